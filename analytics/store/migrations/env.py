@@ -1,0 +1,33 @@
+"""Alembic environment: the connection comes from ``analytics.store.db.migrate``."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import analytics.store.models  # noqa: F401  (registers the tables on the metadata)
+
+target_metadata = SQLModel.metadata
+config = context.config
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = config.attributes["engine"]
+        with engine.begin() as connection:
+            _run_with(connection)
+    else:
+        _run_with(connection)
+
+
+def _run_with(connection) -> None:  # noqa: ANN001
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,234 @@
+"""Typed settings: one model, loaded once from TOML with env overrides, validated strictly.
+
+Order of precedence (highest first): environment variables ``CSBOT_<SECTION>__<KEY>``,
+the TOML file (``--config``, ``CSBOT_CONFIG`` or ``./config.toml``), built-in defaults.
+Unknown keys are an error: a typo in a config file must not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a message meant for the operator."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GeneralSettings(Section):
+    timezone: str = "Asia/Shanghai"
+    data_dir: str = "./csbot-data"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///./csbot.db"
+    echo: bool = False
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = ""
+    chart_url_ttl_seconds: int = 3600
+    chart_signing_key: SecretStr = SecretStr("")
+    max_body_bytes: int = 1_048_576
+
+
+class DingTalkRobot(Section):
+    name: str
+    webhook: SecretStr
+    secret: SecretStr = SecretStr("")
+    keywords: list[str] = Field(default_factory=list)
+
+
+class DingTalkSettings(Section):
+    app_key: str = ""
+    app_secret: SecretStr = SecretStr("")
+    robot_code: str = ""
+    mode: Literal["http", "stream"] = "http"
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    robots: list[DingTalkRobot] = Field(default_factory=list)
+
+
+class WeComRobot(Section):
+    name: str
+    webhook: SecretStr
+
+
+class WeComSettings(Section):
+    corp_id: str = ""
+    token: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr = SecretStr("")
+    agent_id: int = 0
+    secret: SecretStr = SecretStr("")
+    api_base: str = "https://qyapi.weixin.qq.com"
+    robots: list[WeComRobot] = Field(default_factory=list)
+
+
+class FeishuRobot(Section):
+    name: str
+    webhook: SecretStr
+    secret: SecretStr = SecretStr("")
+
+
+class FeishuSettings(Section):
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    verification_token: SecretStr = SecretStr("")
+    encrypt_key: SecretStr = SecretStr("")
+    api_base: str = "https://open.feishu.cn"
+    robots: list[FeishuRobot] = Field(default_factory=list)
+
+
+class IngestSettings(Section):
+    tokens: list[SecretStr] = Field(default_factory=list)
+    max_batch: int = 5000
+
+
+class AccessSettings(Section):
+    allowed_chats: list[str] = Field(default_factory=list)
+    admins: list[str] = Field(default_factory=list)
+    sensitive_commands: list[str] = Field(default_factory=lambda: ["客服"])
+    sensitive_chats: list[str] = Field(default_factory=list)
+    user_rate_per_minute: int = 20
+
+
+class DigestSettings(Section):
+    enabled: bool = True
+    time: str = "09:00"
+    targets: list[str] = Field(default_factory=list)
+
+
+class AlertSettings(Section):
+    enabled: bool = True
+    check_interval_seconds: int = 120
+    window_minutes: int = 60
+    min_count: int = 5
+    threshold: float = 3.0
+    targets: list[str] = Field(default_factory=list)
+
+
+class FaqSettings(Section):
+    days: int = 30
+    min_cluster_size: int = 5
+
+
+class TextSettings(Section):
+    complaint_rules: dict[str, list[str]] = Field(default_factory=dict)
+    user_words: list[str] = Field(default_factory=list)
+
+
+class MetricsSettings(Section):
+    min_agent_n: int = 20
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CSBOT_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    general: GeneralSettings = Field(default_factory=GeneralSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
+    feishu: FeishuSettings = Field(default_factory=FeishuSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    digests: DigestSettings = Field(default_factory=DigestSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    faq: FaqSettings = Field(default_factory=FaqSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.general.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+def _format_errors(exc: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  - unknown key '{where}' (see config.example.toml for the valid keys)")
+        else:
+            lines.append(f"  - {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def resolve_config_path(explicit: str | None) -> Path | None:
+    """The config file to read: ``--config``, then ``CSBOT_CONFIG``, then ``./config.toml`` if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CSBOT_CONFIG")
+    if env:
+        return Path(env)
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def load_settings(path: str | Path | None = None, *, use_default_path: bool = True) -> Settings:
+    """Load settings from ``path`` (or the default lookup) plus environment overrides."""
+    cfg_path = Path(path) if path else (resolve_config_path(None) if use_default_path else None)
+    data: dict[str, Any] = {}
+    origin = "built-in defaults"
+    if cfg_path is not None:
+        if not cfg_path.exists():
+            raise ConfigError(f"config file not found: {cfg_path}")
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+        origin = str(cfg_path)
+    env_saved = os.environ.pop("CSBOT_CONFIG", None)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, origin)) from None
+    finally:
+        if env_saved is not None:
+            os.environ["CSBOT_CONFIG"] = env_saved

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import analytics.store.audit  # noqa: F401  (the audit_log table)
 import analytics.store.models  # noqa: F401  (registers the tables on the metadata)
 
 target_metadata = SQLModel.metadata

@@ -106,11 +106,17 @@ class IngestSettings(Section):
 
 
 class AccessSettings(Section):
+    # Group chats that may use the bot (bare id or "platform:id"; empty = every chat).
     allowed_chats: list[str] = Field(default_factory=list)
+    # Users allowed anywhere and for admin-only commands.
     admins: list[str] = Field(default_factory=list)
+    allow_private: bool = True
+    # Users who may use the bot in 1:1 chats (empty = everyone who can reach it).
+    allowed_users: list[str] = Field(default_factory=list)
     sensitive_commands: list[str] = Field(default_factory=lambda: ["客服"])
     sensitive_chats: list[str] = Field(default_factory=list)
-    user_rate_per_minute: int = 20
+    user_rate_per_minute: int = Field(default=20, ge=0)
+    user_burst: int = Field(default=5, ge=1)
 
 
 class DigestSettings(Section):

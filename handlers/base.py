@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from analytics.periods import Window
+    from sqlalchemy import Engine
 
 
 class CommandError(Exception):

@@ -71,3 +71,17 @@ def open_database(url: str, *, echo: bool = False) -> Engine:
 
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
+
+
+DATA_TABLES = ("messages", "conversations", "complaints", "returns", "orders", "reviews", "kb_entries")
+
+
+def reset_data(engine: Engine) -> None:
+    """Delete every imported row (keeps the schema); used by ``csbot demo --fresh``."""
+    from sqlalchemy import text
+
+    present = table_names(engine)
+    with engine.begin() as conn:
+        for name in DATA_TABLES:
+            if name in present:
+                conn.execute(text(f"DELETE FROM {name}"))

@@ -1,0 +1,128 @@
+"""The bot: routes a chat message to a command and returns its Reply. Platform-neutral.
+
+Errors are handled here, in one place: a ``CommandError`` is shown as-is; anything else is
+logged with a traceback and an id, and the user sees a short message with that id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from analytics.periods import PeriodError, resolve_window
+from sqlalchemy import Engine
+
+from analytics import metrics
+from bot.adapters.base import IncomingMessage
+from bot.config import Settings
+from bot.router import Parsed, Router
+from handlers.base import CommandContext, CommandError, Reply, Services
+from handlers.registry import load_commands
+
+log = logging.getLogger(__name__)
+
+NOT_UNDERSTOOD = "没听懂。试试「/满意度 本周」「昨天淘宝的投诉」，或发送 /帮助 查看全部命令。"
+EMPTY_DB = ("还没有数据。先导入客服系统导出的文件：csbot import conversations 会话.csv"
+            "（详见 README「导入数据」），或运行 csbot demo 用演示数据体验。")
+_KNOWN_TTL = 300.0
+
+
+class Bot:
+    """Routes text to commands. ``access`` (roles, rate limits, audit) is optional for embedded use."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, clock: Callable[[], datetime] | None = None,
+                 chart_dir: Path | None = None, access: Any = None):
+        self.settings = settings
+        self.engine = engine
+        self.tz = settings.tz
+        self._clock = clock
+        self.commands = load_commands()
+        self.router = Router(self.commands)
+        self.access = access
+        chart_dir = chart_dir or Path(settings.general.data_dir) / "charts"
+        self.services = Services(engine=engine, tz=self.tz, chart_dir=chart_dir,
+                                 min_agent_n=settings.metrics.min_agent_n)
+        self._known: dict[str, list[str]] = {}
+        self._known_at = float("-inf")
+        self._has_data = False
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(self.tz)
+
+    async def ask(self, text: str, *, user_id: str = "console", chat_id: str = "console", user_name: str = "",
+                  is_private: bool = True, mentioned: bool = True, platform: str = "console") -> Reply | None:
+        """Handle one text as if typed in a chat (tests and the console use this)."""
+        msg = IncomingMessage(platform=platform, message_id=uuid.uuid4().hex, chat_id=chat_id, user_id=user_id,
+                              text=text, user_name=user_name, is_private=is_private, mentioned=mentioned)
+        return await self.handle(msg)
+
+    async def handle(self, msg: IncomingMessage) -> Reply | None:
+        """The reply to ``msg``, or None when the message is not addressed to the bot."""
+        if not (msg.is_private or msg.mentioned):
+            return None
+        started = time.perf_counter()
+        name = ""
+        try:
+            parsed = await self._parse(msg.text)
+            if parsed is None:
+                return Reply(NOT_UNDERSTOOD, ok=False)
+            name = parsed.command.spec.name
+            refusal = self.access.check(msg, parsed.command.spec) if self.access else None
+            if refusal:
+                reply = Reply(refusal, ok=False)
+            else:
+                reply = await self._run(msg, parsed)
+        except CommandError as exc:
+            reply = Reply(exc.message, ok=False)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("command failed (error id %s): %r", error_id, msg.text[:200])
+            reply = Reply(f"出错了，请稍后再试。如果一直出现，请把错误编号 {error_id} 发给管理员。", ok=False)
+        log.info("command %s from %s in %s: %s in %.0f ms", name or "?", msg.user_id, msg.chat_id,
+                 "ok" if reply.ok else "refused/failed", (time.perf_counter() - started) * 1000)
+        if self.access is not None and name:
+            await asyncio.to_thread(self.access.audit, msg, name, "ok" if reply.ok else reply.text[:200])
+        return reply
+
+    async def _parse(self, text: str) -> Parsed | None:
+        now = time.monotonic()
+        if now - self._known_at > _KNOWN_TTL:
+            self._known = await asyncio.to_thread(self._load_known)
+            self._known_at = now
+        return self.router.parse(text, self._known)
+
+    def _load_known(self) -> dict[str, list[str]]:
+        return {col: metrics.distinct_values(self.engine, col) for col in ("channel", "agent", "shop", "product")}
+
+    def refresh_known_values(self) -> None:
+        """Forget cached channel/agent/shop/product names (after an import)."""
+        self._known_at = float("-inf")
+
+    async def _run(self, msg: IncomingMessage, parsed: Parsed) -> Reply:
+        spec = parsed.command.spec
+        now = self.now()
+        ctx = CommandContext(spec=spec, services=self.services, now=now, raw_text=msg.text, args=parsed.args,
+                             filters=parsed.filters, granularity=parsed.granularity, explain=parsed.explain,
+                             user_id=msg.user_id, user_name=msg.user_name, chat_id=msg.chat_id,
+                             is_private=msg.is_private)
+        if spec.takes_period:
+            phrase = parsed.period_phrase or spec.default_period
+            try:
+                ctx.window = resolve_window(phrase, now)
+            except PeriodError as exc:
+                raise CommandError(str(exc)) from None
+            ctx.period_phrase = phrase
+            if not await self._data_exists():
+                raise CommandError(EMPTY_DB)
+        return await parsed.command.handle(ctx)
+
+    async def _data_exists(self) -> bool:
+        if not self._has_data:
+            self._has_data = await asyncio.to_thread(metrics.has_any_data, self.engine)
+        return self._has_data

@@ -1,0 +1,167 @@
+"""``csbot`` command line: demo, chat, ask, import, serve, train-sentiment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("csbot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="csbot", description="客服数据机器人 csbot")
+    p.add_argument("--config", help="config file (TOML); env CSBOT_CONFIG; default ./config.toml if present")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="create the SQLite demo database and open the console chat")
+    d.add_argument("--days", type=int, default=90, help="days of demo data ending now (default 90)")
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
+    d.add_argument("--fresh", action="store_true", help="delete existing data in the database first")
+    d.add_argument("--no-chat", action="store_true", help="only generate data; do not open the chat (for scripts/CI)")
+
+    sub.add_parser("chat", help="console chat (REPL)")
+
+    a = sub.add_parser("ask", help='answer one command, e.g. csbot ask "/满意度 本周"')
+    a.add_argument("text", nargs="+")
+
+    i = sub.add_parser("import", help="import a CSV/XLSX/JSONL file of one kind")
+    i.add_argument("kind", help="conversations|messages|complaints|orders|returns|reviews|kb")
+    i.add_argument("path")
+    i.add_argument("--mapping", help="column mapping file (TOML or JSON)")
+
+    sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
+    t = sub.add_parser("train-sentiment", help="retrain the shipped sentiment model")
+    t.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def _open(settings: Settings):  # noqa: ANN202
+    from analytics.store.db import open_database
+
+    return open_database(settings.database.url, echo=settings.database.echo)
+
+
+def _make_bot(settings: Settings):  # noqa: ANN202
+    from bot.app import Bot
+
+    return Bot(settings, _open(settings))
+
+
+def cmd_ask(settings: Settings, text: str) -> int:
+    bot = _make_bot(settings)
+    reply = asyncio.run(bot.ask(text))
+    if reply is None:
+        return 1
+    print(reply.render_text())
+    return 0 if reply.ok else 1
+
+
+def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None) -> int:
+    from analytics.ingest import IngestError, import_file
+
+    engine = _open(settings)
+    try:
+        result = import_file(engine, kind, path, mapping=mapping, tz=settings.tz, progress=sys.stderr.isatty())
+    except IngestError as exc:
+        print(f"导入失败: {exc}", file=sys.stderr)
+        return 2
+    print(f"{kind}: 新增 accepted={result.accepted}  更新 updated={result.updated}  拒绝 rejected={result.rejected}")
+    for err in result.errors[:10]:
+        print(f"  {err.reason}", file=sys.stderr)
+    if result.rejected:
+        if result.rejected > 10:
+            print(f"  … 共 {result.rejected} 行被拒绝", file=sys.stderr)
+        print(f"被拒绝的行及原因已写入: {result.rejected_path}", file=sys.stderr)
+    return 1 if result.rejected and not (result.accepted or result.updated) else 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from analytics.demo import generate_demo
+    from analytics.store.db import reset_data
+
+    engine = _open(settings)
+    from analytics.metrics import has_any_data
+
+    if args.fresh:
+        reset_data(engine)
+    if has_any_data(engine):
+        print(f"数据库 {settings.database.url} 已有数据，直接打开（--fresh 重新生成）。")
+    else:
+        print(f"正在生成 {args.days} 天演示数据到 {settings.database.url} …", flush=True)
+        summary = generate_demo(engine, days=args.days, seed=args.seed, tz=settings.tz, scale=args.scale,
+                                progress=sys.stderr.isatty())
+        print(f"完成：会话 {summary.conversations:,}，消息 {summary.messages:,}，投诉 {summary.complaints:,}，"
+              f"订单 {summary.orders:,}，退货 {summary.returns:,}，评价 {summary.reviews:,}。")
+    if args.no_chat:
+        return 0
+    from bot.app import Bot
+    from bot.console_repl import run_repl
+
+    return run_repl(Bot(settings, engine))
+
+
+def cmd_chat(settings: Settings) -> int:
+    from bot.console_repl import run_repl
+
+    return run_repl(_make_bot(settings))
+
+
+def cmd_serve(settings: Settings) -> int:
+    from bot.server import run
+
+    run(settings)
+    return 0
+
+
+def cmd_train(argv: list[str]) -> int:
+    from analytics.textmodel.train import main as train_main
+
+    return int(train_main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        if args.cmd == "ask":
+            return cmd_ask(settings, " ".join(args.text))
+        if args.cmd == "import":
+            return cmd_import(settings, args.kind, args.path, args.mapping)
+        if args.cmd == "demo":
+            return cmd_demo(settings, args)
+        if args.cmd == "chat":
+            return cmd_chat(settings)
+        if args.cmd == "serve":
+            return cmd_serve(settings)
+        if args.cmd == "train-sentiment":
+            return cmd_train(args.args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
+        log.debug("failed", exc_info=True)
+        print(f"csbot {args.cmd} 失败: {type(exc).__name__}: {_safe(exc)}（加 -v 查看详情）", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _safe(exc: Exception) -> str:
+    from bot.redact import redact
+
+    return redact(str(exc))[:300]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,166 @@
+"""Text → command: slash commands, aliases, did-you-mean, and free text in any order.
+
+``/首响 昨天 渠道=淘宝``, ``首响 昨天 淘宝`` and ``昨天淘宝的首响怎么样`` all parse to the same
+command, period and filters. A message naming two metrics gets a short question back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from analytics.periods import extract_period
+
+from analytics.metrics import FILTER_ALIASES, FILTER_KEYS
+from handlers.base import CommandError
+from handlers.registry import Command
+
+_FILTER_NAMES = {**{k: k for k in FILTER_KEYS}, **FILTER_ALIASES}
+_FILTER_RE = re.compile(
+    r"(" + "|".join(sorted(map(re.escape, _FILTER_NAMES), key=len, reverse=True)) + r")\s*[=＝:：]\s*([^\s,，;；]+)",
+    re.IGNORECASE,
+)
+_EXPLAIN_RE = re.compile(r"[?？]\s*$|说明|口径|怎么算|定义")
+_GRANULARITY = {"按天": "day", "按日": "day", "按周": "week", "按月": "month"}
+_FILLER_RE = re.compile(
+    r"的|多少|怎么样|如何|是多少|是|吗|呢|吧|啊|呀|了|查一下|查查|查询|查|看看|看一下|看|一下|帮我|请问|请|给我|情况|数据|"
+    r"几|有|啥|什么|咋样|咱们|我们|现在|目前|一共|总共|报告|统计|下|[，,。.!！~～\s]"
+)
+#: A weak command is dropped when a stronger one is also named ("会话的满意度" → 满意度).
+_WEAK = {"会话量"}
+
+
+@dataclass
+class Parsed:
+    command: Command
+    args: list[str] = field(default_factory=list)
+    period_phrase: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)
+    granularity: str | None = None
+    explain: bool = False
+
+
+class Router:
+    """Parses chat text against the command specs and known dimension values."""
+
+    def __init__(self, commands: list[Command]):
+        self.commands = commands
+        self._by_name: dict[str, Command] = {}
+        for cmd in commands:
+            for name in cmd.names:
+                self._by_name[name.lower()] = cmd
+        # Names usable inside free text: Chinese names, and ASCII words of 3+ letters.
+        self._free_names = sorted(
+            (n for n in self._by_name if re.search(r"[\u4e00-\u9fff]", n) or (n.isascii() and n.isalpha() and len(n) >= 3)),
+            key=len, reverse=True,
+        )
+
+    def parse(self, text: str, known_values: dict[str, list[str]] | None = None) -> Parsed | None:
+        """Parse ``text``; None when it names no command. Raises CommandError for a bad slash command."""
+        text = text.strip()
+        if not text:
+            return None
+        if text[0] in "/／":
+            return self._parse_slash(text[1:].strip(), known_values or {})
+        return self._parse_free(text, known_values or {})
+
+    def lookup(self, name: str) -> Command | None:
+        return self._by_name.get(name.lower())
+
+    # -- slash commands -------------------------------------------------------------------------
+    def _parse_slash(self, body: str, known: dict[str, list[str]]) -> Parsed:
+        head, _, rest = body.partition(" ")
+        cmd = self.lookup(head)
+        if cmd is None:
+            cmd, rest = self._prefix_match(head, rest)
+        if cmd is None:
+            raise CommandError(self._unknown(head))
+        parsed = Parsed(cmd)
+        rest = self._take_options(rest, parsed)
+        if not cmd.spec.takes_period:
+            parsed.args = rest.split()
+            return parsed
+        phrase, leftover = extract_period(rest)
+        leftover = self._take_known_values(leftover, parsed, known)
+        leftover = " ".join(re.sub(r"[的，,。；;]", " ", leftover).split())
+        if leftover:
+            if phrase is not None:
+                raise CommandError(f"看不懂「{leftover}」。筛选请写成 渠道=淘宝、客服=小王、商品=…；"
+                                   f"发送 /帮助 {cmd.spec.name} 查看用法。")
+            phrase = leftover  # resolving it produces the Chinese error with examples
+        parsed.period_phrase = phrase
+        return parsed
+
+    def _prefix_match(self, head: str, rest: str) -> tuple[Command | None, str]:
+        for name in sorted(self._by_name, key=len, reverse=True):
+            if len(name) >= 2 and head.lower().startswith(name) and not name.isascii():
+                return self._by_name[name], (head[len(name):] + " " + rest).strip()
+        return None, rest
+
+    def _unknown(self, head: str) -> str:
+        names = [c.spec.name for c in self.commands]
+        guess = difflib.get_close_matches(head, list(self._by_name), n=1, cutoff=0.5)
+        if not guess:
+            guess = [n for n in names if head and (head in n or n in head)]
+        if guess:
+            target = self._by_name[guess[0].lower()].spec.name
+            return f"没有命令 /{head}。你是不是想找 /{target}？发送 /帮助 查看全部命令。"
+        return f"没有命令 /{head}。发送 /帮助 查看全部命令，例如 /满意度 本周。"
+
+    # -- free text -----------------------------------------------------------------------------
+    def _parse_free(self, text: str, known: dict[str, list[str]]) -> Parsed | None:
+        found: dict[str, Command] = {}
+        rest = text
+        for name in self._free_names:
+            pattern = re.escape(name) if not name.isascii() else rf"\b{re.escape(name)}\b"
+            if re.search(pattern, rest, re.IGNORECASE):
+                cmd = self._by_name[name]
+                found.setdefault(cmd.spec.name, cmd)
+                rest = re.sub(pattern, " ", rest, flags=re.IGNORECASE)
+        if len(found) > 1:
+            for weak in _WEAK:
+                found.pop(weak, None)
+        if not found:
+            return None
+        if len(found) > 1:
+            options = " 还是 ".join(f"/{n}" for n in found)
+            raise CommandError(f"你想查 {options}？一次问一个指标，例如 /{next(iter(found))} 本周。")
+        cmd = next(iter(found.values()))
+        parsed = Parsed(cmd)
+        rest = self._take_options(rest, parsed)
+        if cmd.spec.takes_period:
+            parsed.period_phrase, rest = extract_period(rest)
+            self._take_known_values(rest, parsed, known)
+        else:
+            parsed.args = [w for w in _FILLER_RE.sub(" ", rest).split() if w]
+        return parsed
+
+    # -- shared pieces --------------------------------------------------------------------------
+    @staticmethod
+    def _take_options(rest: str, parsed: Parsed) -> str:
+        def _filter(m: re.Match[str]) -> str:
+            key = _FILTER_NAMES.get(m.group(1)) or _FILTER_NAMES.get(m.group(1).lower(), m.group(1))
+            parsed.filters[FILTER_KEYS[key]] = m.group(2)
+            return " "
+
+        rest = _FILTER_RE.sub(_filter, rest)
+        if _EXPLAIN_RE.search(rest):
+            parsed.explain = True
+            rest = _EXPLAIN_RE.sub(" ", rest)
+        for word, gran in _GRANULARITY.items():
+            if word in rest:
+                parsed.granularity = gran
+                rest = rest.replace(word, " ")
+        return rest
+
+    @staticmethod
+    def _take_known_values(rest: str, parsed: Parsed, known: dict[str, list[str]]) -> str:
+        """Bare dimension values (``淘宝``, ``小王``) become filters."""
+        candidates = [(value, column) for column, values in known.items() for value in values if value]
+        for value, column in sorted(candidates, key=lambda vc: len(vc[0]), reverse=True):
+            if column in parsed.filters or value not in rest:
+                continue
+            parsed.filters[column] = value
+            rest = rest.replace(value, " ", 1)
+        return rest

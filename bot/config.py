@@ -72,6 +72,7 @@ class DingTalkSettings(Section):
 
 class WeComRobot(Section):
     name: str
+    # Full group-robot URL https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=... (the key is the secret).
     webhook: SecretStr
 
 
@@ -82,13 +83,19 @@ class WeComSettings(Section):
     agent_id: int = 0
     secret: SecretStr = SecretStr("")
     api_base: str = "https://qyapi.weixin.qq.com"
+    # Callbacks whose timestamp is further than this from our clock are rejected (replay defence).
+    timestamp_tolerance_seconds: int = Field(default=300, ge=30)
+    callback_max_body_bytes: int = Field(default=65_536, ge=1024)
     robots: list[WeComRobot] = Field(default_factory=list)
 
 
 class FeishuRobot(Section):
     name: str
+    # Full custom-bot URL https://open.feishu.cn/open-apis/bot/v2/hook/<token> (the token is the secret).
     webhook: SecretStr
     secret: SecretStr = SecretStr("")
+    # Keyword security mode: every message must contain one of these; the first is prepended if missing.
+    keywords: list[str] = Field(default_factory=list)
 
 
 class FeishuSettings(Section):
@@ -97,7 +104,39 @@ class FeishuSettings(Section):
     verification_token: SecretStr = SecretStr("")
     encrypt_key: SecretStr = SecretStr("")
     api_base: str = "https://open.feishu.cn"
+    timestamp_tolerance_seconds: int = Field(default=300, ge=30)
+    callback_max_body_bytes: int = Field(default=65_536, ge=1024)
     robots: list[FeishuRobot] = Field(default_factory=list)
+
+
+class DeliveryMute(Section):
+    # fnmatch pattern over destination keys "platform:kind:target", e.g. "wecom:robot:*".
+    destination: str
+    # Optional daily window in [general].timezone, "HH:MM"; both empty = muted all day.
+    start: str = ""
+    end: str = ""
+    reason: str = ""
+
+
+class DeliveryRateLimit(Section):
+    platform: Literal["dingtalk", "wecom", "feishu"]
+    count: int = Field(ge=1)
+    per_seconds: float = Field(gt=0)
+
+
+class DeliverySettings(Section):
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=600.0, gt=0)
+    jitter: float = Field(default=0.2, ge=0, le=1)
+    max_age_hours: float = Field(default=24.0, gt=0)
+    dedup_window_seconds: int = Field(default=86_400, ge=0)
+    poll_seconds: float = Field(default=30.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)
+    mutes: list[DeliveryMute] = Field(default_factory=list)
+    # Replace the built-in per-destination limits of a platform (DingTalk 20/min, WeCom 20/min,
+    # Feishu 5/s and 100/min); all rows of one platform apply together.
+    rate_limits: list[DeliveryRateLimit] = Field(default_factory=list)
 
 
 class IngestSettings(Section):
@@ -178,6 +217,7 @@ class Settings(BaseSettings):
     faq: FaqSettings = Field(default_factory=FaqSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @property
     def tz(self) -> ZoneInfo:

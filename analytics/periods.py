@@ -1,0 +1,517 @@
+"""Chinese time phrases → half-open local windows ``[start, end)`` and their comparison windows.
+
+All calendar arithmetic happens in ``now``'s timezone: local midnights are built with
+``datetime(..., tzinfo=tz)``, never by subtracting hours. See docs/periods.md for the phrase
+table, the year-inference rules and the previous-period (comparison) rule.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+__all__ = ["EXAMPLES", "PeriodError", "Window", "bucket_starts", "extract_period", "resolve", "resolve_window"]
+
+EXAMPLES = "今天、昨天、本周、上周、本月、上月、本季度、今年、近7天、近24小时、近4周、11月、11月1日-11月7日、2026-11-01~2026-11-07"
+MAX_N = 3660
+MAX_YEARS = 100
+ALL_TIME_START = date(2000, 1, 1)
+MAX_BUCKETS = 20_000
+
+Step = tuple[str, float]  # ("days" | "months" | "seconds", amount): how far the comparison window moves back
+
+
+class PeriodError(ValueError):
+    """An unparseable or impossible time phrase; ``str(exc)`` is a Chinese message with examples."""
+
+
+# --------------------------------------------------------------------------- local-time helpers
+def _valid(dt: datetime) -> datetime:
+    """Map a wall time inside a DST gap onto a real instant (a no-op for zones without DST)."""
+    return dt.astimezone(UTC).astimezone(dt.tzinfo)
+
+
+def _at(d: date, tz) -> datetime:  # noqa: ANN001 - any tzinfo
+    return _valid(datetime(d.year, d.month, d.day, tzinfo=tz))
+
+
+def _month_first(index: int) -> date:
+    """The first day of month number ``index`` (= year * 12 + month - 1)."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _shift(dt: datetime, step: Step, times: int = 1) -> datetime:
+    """Move ``dt`` back by ``step``: wall-clock days, calendar months (clamped), or absolute seconds."""
+    unit, amount = step
+    tz = dt.tzinfo
+    if unit == "seconds":
+        return (dt.astimezone(UTC) - timedelta(seconds=amount * times)).astimezone(tz)
+    wall = dt.replace(tzinfo=None)
+    if unit == "days":
+        wall -= timedelta(days=amount * times)
+    else:
+        index = wall.year * 12 + wall.month - 1 - int(amount) * times
+        first = _month_first(index)
+        if wall.day > calendar.monthrange(first.year, first.month)[1]:
+            # 03-31 has no February twin: clamp to the end of that month (= next month's first midnight)
+            nxt = _month_first(index + 1)
+            wall = datetime(nxt.year, nxt.month, 1)
+        else:
+            wall = wall.replace(year=first.year, month=first.month)
+    return _valid(wall.replace(tzinfo=tz))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def _fmt_span(start: datetime, end: datetime, year: int) -> str:
+    pattern = "%m-%d %H:%M" if start.year == year and end.year == year else "%Y-%m-%d %H:%M"
+    return f"{start.strftime(pattern)} ~ {end.strftime(pattern)}"
+
+
+# --------------------------------------------------------------------------- labels
+_TO_DATE_PREV = {("days", 1): "昨天同期", ("days", 7): "上周同期", ("months", 1): "上月同期",
+                 ("months", 3): "上季度同期", ("months", 12): "去年同期"}
+_REL_DAYS = {0: "今天", -1: "昨天", -2: "前天", -3: "大前天"}
+_REL_WEEKS = {0: "本周", -1: "上周", -2: "上上周"}
+
+
+def _date_label(start: datetime, end: datetime, step: Step, today: date, relative: bool = False) -> str | None:
+    """A calendar name for a whole-day window (``11月``, ``第3季度``, ``11月1日-11月7日``), else None."""
+    first, stop = start.date(), end.date()
+    if start != _at(first, start.tzinfo) or end != _at(stop, end.tzinfo) or stop <= first:
+        return None
+    last = stop - timedelta(days=1)
+    with_year = first.year != today.year or last.year != today.year
+
+    def y(d: date) -> str:
+        return f"{d.year}年" if with_year else ""
+
+    unit, amount = step
+    if unit == "months" and first.day == 1 and stop.day == 1:
+        if amount == 12 and first.month == 1:
+            return f"{first.year}年"
+        if amount == 3 and first.month % 3 == 1:
+            return f"{y(first)}第{first.month // 3 + 1}季度"
+        if amount == 1:
+            return f"{y(first)}{first.month}月"
+        return f"{y(first)}{first.month}月-{y(last)}{last.month}月"
+    if unit != "days":
+        return None
+    offset = (first - today).days
+    if relative and amount == 1 and offset in _REL_DAYS:
+        return _REL_DAYS[offset]
+    if relative and amount == 7 and first.weekday() == 0 and offset % 7 == 0 and offset // 7 in _REL_WEEKS:
+        return _REL_WEEKS[offset // 7]
+    if first == last:
+        return f"{y(first)}{first.month}月{first.day}日"
+    return f"{y(first)}{first.month}月{first.day}日-{y(last)}{last.month}月{last.day}日"
+
+
+# --------------------------------------------------------------------------- the window
+@dataclass(frozen=True)
+class Window:
+    """A resolved period ``[start, end)`` in local time plus its comparison window ``[prev_start, prev_end)``.
+
+    ``kind``: ``to_date`` (the period contains now and ends at now), ``complete`` or ``rolling``.
+    ``describe()`` prints ``start ~ end`` where end is exclusive.
+    """
+
+    start: datetime
+    end: datetime
+    phrase: str
+    kind: str
+    prev_start: datetime
+    prev_end: datetime
+    prev_phrase: str = "上一期"
+    step: Step | None = field(default=None, repr=False)
+    now: datetime | None = field(default=None, repr=False)
+
+    @property
+    def duration(self) -> timedelta:
+        return _utc(self.end) - _utc(self.start)
+
+    def _step(self) -> Step:
+        if self.step is not None:
+            return self.step
+        return ("seconds", (_utc(self.start) - _utc(self.prev_start)).total_seconds())
+
+    def previous(self) -> Window:
+        """The comparison window as a Window of its own (its previous moves back by the same step)."""
+        step = self._step()
+        today = (self.now or self.end).date()
+        label = _date_label(_shift(self.prev_start, step), _shift(self.prev_end, step), step, today, True)
+        return Window(self.prev_start, self.prev_end, self.prev_phrase, "complete",
+                      _shift(self.prev_start, step), _shift(self.prev_end, step),
+                      prev_phrase=label or "上一期", step=step, now=self.now)
+
+    def describe(self) -> str:
+        """E.g. ``本周 11-23 00:00 ~ 11-26 15:00`` (end exclusive; the year appears when not now's year)."""
+        return f"{self.phrase} {_fmt_span(self.start, self.end, self._year)}"
+
+    def prev_describe(self) -> str:
+        return f"{self.prev_phrase} {_fmt_span(self.prev_start, self.prev_end, self._year)}"
+
+    @property
+    def _year(self) -> int:
+        return (self.now or self.end).year
+
+
+@dataclass
+class _Spec:
+    """What a parser found: the nominal window (before clipping at now) and how to step back."""
+
+    start: datetime
+    end: datetime
+    step: Step
+    label: str | None = None
+    rolling: bool = False
+    calendar: bool = True  # a whole day/week/month/quarter/year: its to-date twin is "上月同期" etc.
+
+
+# --------------------------------------------------------------------------- errors
+def _show(raw: str) -> str:
+    raw = raw.strip()
+    return raw if len(raw) <= 24 else raw[:24] + "…"
+
+
+def _unknown(raw: str) -> PeriodError:
+    return PeriodError(f"看不懂时间「{_show(raw)}」。可以这样写：{EXAMPLES}。")
+
+
+def _impossible_date(raw: str) -> PeriodError:
+    return PeriodError(f"「{_show(raw)}」里的日期不存在。例如：11月1日、2026-11-03、11月1日-11月7日。")
+
+
+def _mk(raw: str, y: int, m: int, d: int = 1) -> date:
+    if not 1970 <= y <= 2999:
+        raise PeriodError(f"「{_show(raw)}」的年份超出范围。例如：2026年11月、2026-11-01~2026-11-07。")
+    try:
+        return date(y, m, d)
+    except ValueError:
+        raise _impossible_date(raw) from None
+
+
+# --------------------------------------------------------------------------- normalisation
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_RUN = re.compile("[零〇一二两三四五六七八九十百千]+")
+
+
+def _cn_to_int(s: str) -> int:
+    """七 → 7, 十一 → 11, 三十 → 30, 一百零五 → 105, 二〇二六 → 2026 (digit by digit)."""
+    if all(c in _CN_DIGITS for c in s):
+        return int("".join(str(_CN_DIGITS[c]) for c in s))
+    total = current = 0
+    for c in s:
+        if c in _CN_DIGITS:
+            current = _CN_DIGITS[c]
+        else:
+            total += (current or 1) * _CN_UNITS[c]
+            current = 0
+    return total + current
+
+
+def _normalize(raw: str) -> str:
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).lower().strip("的")
+    text = re.sub(r"(以来|至今|迄今|为止)$", "", text)
+    text = _CN_RUN.sub(lambda m: str(_cn_to_int(m.group())), text)
+    return re.sub(r"^(最近|近|过去)半年", r"\g<1>6个月", text)
+
+
+# --------------------------------------------------------------------------- parsers
+_KEYWORDS: dict[tuple[str, int], tuple[str, ...]] = {
+    ("day", 0): ("今天", "今日"),
+    ("day", -1): ("昨天", "昨日"),
+    ("day", -2): ("前天", "前日"),
+    ("day", -3): ("大前天",),
+    ("week", 0): ("本周", "这周", "这1周", "本星期", "这星期", "这个星期", "本礼拜", "这礼拜", "这个礼拜"),
+    ("week", -1): ("上周", "上1周", "上星期", "上个星期", "上礼拜", "上个礼拜"),
+    ("week", -2): ("上上周",),
+    ("month", 0): ("本月", "这个月", "这月", "当月", "本月份"),
+    ("month", -1): ("上月", "上个月", "上1个月", "上月份"),
+    ("month", -2): ("上上月", "上上个月"),
+    ("quarter", 0): ("本季度", "本季", "这季度", "这个季度", "当季", "当季度"),
+    ("quarter", -1): ("上季度", "上季", "上个季度", "上1季度", "上1个季度"),
+    ("year", 0): ("今年", "本年", "今年度", "本年度"),
+    ("year", -1): ("去年", "上1年", "上年", "去年全年"),
+    ("year", -2): ("前年",),
+}
+_KEYWORD = {word: key for key, words in _KEYWORDS.items() for word in words}
+_ALL_TIME = ("全部", "全部时间", "所有", "所有时间", "历史", "历史全部", "有史以来", "不限")
+_UNIT_STEP: dict[str, Step] = {"day": ("days", 1), "week": ("days", 7), "month": ("months", 1),
+                               "quarter": ("months", 3), "year": ("months", 12)}
+_NAMED = {"双11": ("双十一", 11, 11), "双12": ("双十二", 12, 12), "618": ("618", 6, 18)}
+
+
+def _keyword(text: str, now: datetime) -> _Spec | None:
+    key = _KEYWORD.get(text)
+    if key is None:
+        return None
+    unit, offset = key
+    today, tz = now.date(), now.tzinfo
+    if unit == "day":
+        first = today + timedelta(days=offset)
+        stop = first + timedelta(days=1)
+    elif unit == "week":
+        first = today - timedelta(days=today.weekday()) + timedelta(weeks=offset)
+        stop = first + timedelta(days=7)
+    else:
+        size = int(_UNIT_STEP[unit][1])
+        index = (today.year * 12 + today.month - 1) // size * size + offset * size
+        first, stop = _month_first(index), _month_first(index + size)
+    return _Spec(_at(first, tz), _at(stop, tz), _UNIT_STEP[unit], _KEYWORDS[key][0])
+
+
+_ROLLING = re.compile(r"(?P<pre>最近|近|过去)?的?(?P<n>\d+)"
+                      r"(?P<u>个?小时|个?钟头|天|日|个?星期|个?礼拜|周|个?月|年)(?:以内|内|来)?")
+
+
+def _rolling(text: str, now: datetime, raw: str) -> _Spec | None:
+    m = _ROLLING.fullmatch(text)
+    if m is None or (m["pre"] is None and m["u"] in ("日", "月", "年", "星期", "礼拜")):
+        return None  # a bare 3日 / 3月 / 2026年 is a calendar date, not a span
+    n, u = int(m["n"]), m["u"].lstrip("个")
+    limit = MAX_YEARS if u == "年" else MAX_N
+    if not 1 <= n <= limit:
+        raise PeriodError(f"「{_show(raw)}」中的数量需在 1 到 {limit} 之间。例如：近7天、近30天、近24小时、近4周。")
+    tz, today = now.tzinfo, now.date()
+    if u in ("小时", "钟头"):
+        return _Spec(_shift(now, ("seconds", 3600 * n)), now, ("seconds", 3600 * n), f"近{n}小时", True)
+    if u in ("天", "日", "周", "星期", "礼拜"):
+        days = n if u in ("天", "日") else 7 * n
+        label = f"近{n}天" if u in ("天", "日") else f"近{n}周"
+        return _Spec(_at(today - timedelta(days=days - 1), tz), now, ("days", days), label, True)
+    months = n if u == "月" else 12 * n
+    index = today.year * 12 + today.month - 1 - months
+    first = _month_first(index)  # N calendar months ending today: same day N months ago, clamped, + 1 day
+    back = first.replace(day=min(today.day, calendar.monthrange(first.year, first.month)[1]))
+    label = f"近{n}个月" if u == "月" else f"近{n}年"
+    return _Spec(_at(back + timedelta(days=1), tz), now, ("months", months), label, True)
+
+
+_QUARTER = re.compile(r"(?:(?P<y>\d{4})年?-?)?(?:第(?P<a>\d+)季度?|(?P<b>\d+)季度|q(?P<c>\d+))")
+_YEAR = re.compile(r"(?P<y>\d{4})年(?:度|全年)?")
+
+
+def _quarter_or_year(text: str, now: datetime, raw: str) -> _Spec | None:
+    tz = now.tzinfo
+    if m := _YEAR.fullmatch(text):
+        y = int(m["y"])
+        return _Spec(_at(_mk(raw, y, 1), tz), _at(_mk(raw, y + 1, 1), tz), ("months", 12))
+    m = _QUARTER.fullmatch(text)
+    if m is None:
+        return None
+    q = int(m["a"] or m["b"] or m["c"])
+    if not 1 <= q <= 4:
+        raise PeriodError(f"「{_show(raw)}」：季度只有第1到第4季度。例如：本季度、上季度、第3季度、2026年Q3。")
+    y = int(m["y"]) if m["y"] else now.year
+    if not m["y"] and _mk(raw, y, 3 * q - 2) > now.date():
+        y -= 1  # a bare quarter still ahead of us means last year's
+    first = _mk(raw, y, 3 * q - 2)
+    return _Spec(_at(first, tz), _at(_month_first(first.year * 12 + first.month - 1 + 3), tz), ("months", 3))
+
+
+_ENDPOINTS = [  # (pattern, tag); tags: full date, numeric m-d (ranges only), day only (range ends), month
+    (re.compile(r"(?P<y>\d{4})(?P<s>[-/.])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})[日号]?"), "full"),
+    (re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?"), "full"),
+    (re.compile(r"(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?"), "full"),
+    (re.compile(r"(?P<m>\d{1,2})[-/.](?P<d>\d{1,2})[日号]?"), "md"),
+    (re.compile(r"(?P<d>\d{1,2})[日号]?"), "day"),
+    (re.compile(r"(?P<y>\d{4})(?:年|[-/.])(?P<m>\d{1,2})月?份?"), "month"),
+    (re.compile(r"(?P<m>\d{1,2})月份?"), "month"),
+]
+_SEP = re.compile(r"~|〜|至|到|-|—|–")
+
+
+def _endpoint(text: str) -> tuple[str, int | None, int | None, int | None] | None:
+    for pattern, tag in _ENDPOINTS:
+        if m := pattern.fullmatch(text):
+            g = m.groupdict()
+            return tag, *(int(g[k]) if g.get(k) else None for k in ("y", "m", "d"))
+    return None
+
+
+def _date_range(text: str, now: datetime, raw: str) -> _Spec | None:
+    found = []
+    for sep in _SEP.finditer(text):
+        left, right = _endpoint(text[:sep.start()]), _endpoint(text[sep.end():])
+        if left and right and (left[0] in ("full", "md") and right[0] in ("full", "md", "day")
+                               or left[0] == right[0] == "month"):
+            found.append((left, right))
+    if len(found) > 1:
+        raise PeriodError(f"「{_show(raw)}」有歧义。请写成 11月1日-11月7日 或 2026-11-01~2026-11-07。")
+    if not found:
+        return None
+    (ltag, sy, sm, sd), (rtag, ey, em, ed) = found[0]
+    if rtag == "day":
+        ey, em = sy, sm
+    months = ltag == "month"
+    sd, ed = (1, 1) if months else (sd, ed)
+    yearless = sy is None and ey is None
+    sy = sy or ey or now.year
+    ey = ey or sy
+    first, last = _mk(raw, sy, sm, sd), _mk(raw, ey, em, ed)
+    if last < first and em < sm:  # 12月25日-1月3日 crosses new year
+        first = _mk(raw, sy - 1, sm, sd) if yearless else first
+        last = last if yearless else _mk(raw, ey + 1, em, ed)
+    if yearless and first > now.date():  # a year-less range still ahead of us means last year's
+        first, last = _mk(raw, first.year - 1, sm, sd), _mk(raw, last.year - 1, em, ed)
+    if last < first:
+        raise PeriodError(f"「{_show(raw)}」的开始日期晚于结束日期。例如：11月1日-11月7日、2026-11-01~2026-11-07。")
+    tz = now.tzinfo
+    if months:
+        count = (last.year - first.year) * 12 + last.month - first.month + 1
+        stop = _month_first(last.year * 12 + last.month)
+        return _Spec(_at(first, tz), _at(stop, tz), ("months", count), calendar=count == 1)
+    days = (last - first).days + 1
+    return _Spec(_at(first, tz), _at(last + timedelta(days=1), tz), ("days", days), calendar=days == 1)
+
+
+def _single(text: str, now: datetime, raw: str) -> _Spec | None:
+    ep = _endpoint(text)
+    today, tz = now.date(), now.tzinfo
+    if ep is None or ep[0] == "md" or (ep[0] == "day" and not re.search(r"[日号]$", text)):
+        return None
+    tag, y, m, d = ep
+    if tag == "day":  # 3号: this month's, or last month's if still ahead
+        index = today.year * 12 + today.month - 1 - (d > today.day)
+        y, m = _month_first(index).year, _month_first(index).month
+    elif y is None:
+        ahead = _mk(raw, today.year, m, d or 1) > today
+        y = today.year - ahead  # a year-less date or month still ahead of us means last year's
+    if tag == "month":
+        first = _mk(raw, y, m)
+        return _Spec(_at(first, tz), _at(_month_first(y * 12 + m), tz), ("months", 1))
+    day = _mk(raw, y, m, d)
+    return _Spec(_at(day, tz), _at(day + timedelta(days=1), tz), ("days", 1))
+
+
+# --------------------------------------------------------------------------- public API
+def _parse(text: str, now: datetime, raw: str) -> _Spec:
+    if text in _ALL_TIME:
+        start = _at(ALL_TIME_START, now.tzinfo)
+        return _Spec(start, now, ("seconds", (_utc(now) - _utc(start)).total_seconds()), "全部", True)
+    if spec := _keyword(text, now):
+        return spec
+    if text in _NAMED:
+        name, m, d = _NAMED[text]
+        spec = _single(f"{m}月{d}日", now, raw)
+        spec.label = name
+        return spec
+    for parser in (_rolling, _quarter_or_year, _date_range, _single):
+        if spec := parser(text, now, raw):
+            return spec
+    raise _unknown(raw)
+
+
+def resolve_window(phrase: str, now: datetime) -> Window:
+    """Resolve a Chinese time phrase at ``now`` (aware) into a Window in ``now``'s timezone."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    if not isinstance(phrase, str) or not phrase.strip():
+        raise PeriodError(f"没有给出时间。可以这样写：{EXAMPLES}。")
+    text = _normalize(phrase)
+    if len(text) > 40:
+        raise _unknown(phrase)
+    spec = _parse(text, now, phrase)
+    if spec.start > now:
+        raise PeriodError(f"「{_show(phrase)}」还没到，没有数据可查。例如：{EXAMPLES}。")
+    if spec.rolling:
+        kind, end = "rolling", now
+    elif spec.end > now:
+        kind, end = "to_date", now
+    else:
+        kind, end = "complete", spec.end
+    today = now.date()
+    label = spec.label or _date_label(spec.start, spec.end, spec.step, today) or phrase.strip()
+    prev_start, prev_end = _shift(spec.start, spec.step), _shift(end, spec.step)
+    if kind == "to_date":
+        prev_label = _TO_DATE_PREV.get(spec.step, "上期同期") if spec.calendar else "上期同期"
+    elif kind == "rolling":
+        prev_label = "上一期" if label == "全部" else "前一个" + label.removeprefix("近")
+    else:
+        prev_label = _date_label(prev_start, prev_end, spec.step, today, relative=True) or "上一期"
+    return Window(spec.start, end, label, kind, prev_start, prev_end, prev_label, spec.step, now)
+
+
+def resolve(phrase: str, now: datetime) -> tuple[datetime, datetime]:
+    """SPEC evaluation hook: the half-open window ``[start, end)`` a phrase means at ``now``."""
+    window = resolve_window(phrase, now)
+    return window.start, window.end
+
+
+# --------------------------------------------------------------------------- free text
+_D = "(?:\\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
+_Y = "(?:\\d{4}|[零〇一二三四五六七八九]{4})"
+_N = "(?:\\d{1,4}|[零〇一二两三四五六七八九十百千]{1,6})"
+_XSEP = "(?:~|〜|至|到|-|—|–)"
+_XFULL = rf"(?:{_Y}[-/.]{_D}[-/.]{_D}[日号]?|{_Y}年{_D}月{_D}[日号]?|{_D}月{_D}[日号]?)"
+_XMONTH = rf"(?:{_Y}年{_D}月份?|{_Y}[-/.]{_D}(?![-/.\d])|{_D}月份?)"
+_XWORDS = sorted([*_KEYWORD, "历史", "全部时间", "所有时间", "有史以来", "双十一", "双十二", "双11", "双12"],
+                 key=len, reverse=True)
+_EXTRACT = re.compile("|".join([
+    rf"(?<![\d.]){_XFULL}{_XSEP}(?:{_XFULL}|{_D}[-/.]{_D}|{_D}[日号]?)(?![\d.])",  # 11月1日-11月7日, 11月1日到7日
+    rf"(?<![\d.]){_XFULL}(?![\d.])",  # 11月3日, 2026-11-03
+    rf"(?<![\d.]){_XMONTH}{_XSEP}{_XMONTH}",  # 9月-11月
+    rf"(?<![\d.A-Za-z])(?:{_Y}年?-?)?(?:第{_D}季度?|{_D}季度|[Qq][1-4](?![\dA-Za-z]))",  # 第3季度, 2026Q3
+    rf"(?<![\d.]){_XMONTH}(?![\d日号])",  # 11月, 2026-11, 十一月
+    rf"(?<!\d){_Y}年(?:度)?",  # 2026年
+    rf"(?:最近|近|过去)的?{_N}(?:个?小时|个?钟头|天|日|个?星期|个?礼拜|周|个?月|年)(?:以内|内|来)?",  # 近7天
+    r"(?<![\d=.])618(?!\d)",
+    "(?:" + "|".join(map(re.escape, _XWORDS)) + ")(?:以来|至今)?",  # 本周, 上个月, 昨天
+]))
+
+
+def _nfkc1(c: str) -> str:
+    n = unicodedata.normalize("NFKC", c)
+    return n if len(n) == 1 else c
+
+
+def extract_period(text: str) -> tuple[str | None, str]:
+    """Find the first time phrase in free text: ``昨天淘宝的投诉`` → ``("昨天", "淘宝的投诉")``.
+
+    The phrase is returned as written (``resolve_window`` normalises it); the rest keeps the other words,
+    with a ``的`` right after the phrase dropped and whitespace collapsed.
+    """
+    if not text:
+        return None, ""
+    m = _EXTRACT.search("".join(_nfkc1(c) for c in text))
+    if m is None:
+        return None, " ".join(text.split())
+    after = text[m.end():]
+    rest = text[:m.start()] + (after[1:] if after.startswith("的") else after)
+    return m.group(), " ".join(rest.split())
+
+
+def bucket_starts(window: Window, granularity: str) -> list[datetime]:
+    """Local bucket starts (``hour``/``day``/``week``/``month``) covering ``[window.start, window.end)``."""
+    tz, start = window.start.tzinfo, window.start
+    if granularity == "hour":
+        first = start.replace(minute=0, second=0, microsecond=0)
+        count = int((_utc(window.end) - _utc(first)).total_seconds() // 3600) + 1
+        out = [(_utc(first) + timedelta(hours=i)).astimezone(tz) for i in range(min(count, MAX_BUCKETS + 1))]
+    else:
+        day = start.date()
+        if granularity == "day":
+            nxt = lambda d: d + timedelta(days=1)  # noqa: E731
+        elif granularity == "week":
+            day -= timedelta(days=day.weekday())
+            nxt = lambda d: d + timedelta(days=7)  # noqa: E731
+        elif granularity == "month":
+            day = day.replace(day=1)
+            nxt = lambda d: _month_first(d.year * 12 + d.month)  # noqa: E731
+        else:
+            raise ValueError(f"unknown granularity {granularity!r}; use hour, day, week or month")
+        out = []
+        while len(out) <= MAX_BUCKETS and (b := _at(day, tz)) < window.end:
+            out.append(b)
+            day = nxt(day)
+    out = [b for b in out if b < window.end]
+    if len(out) > MAX_BUCKETS:
+        raise PeriodError(f"时间范围太长，按{granularity}分桶超过 {MAX_BUCKETS} 个。请缩短时间，例如：近30天、本月。")
+    return out

@@ -1,0 +1,244 @@
+"""Train the shipped sentiment model (``csbot train-sentiment``).
+
+Needs scikit-learn (``pip install csbot[train]``) and the shared datasets; the runtime
+never imports this module.  Training is deterministic for a given seed and inputs:
+features are built by :mod:`analytics.textmodel.features`, the vocabulary is sorted,
+samples are drawn with a seeded generator and liblinear is seeded.
+
+Data (train splits only, never a ``.test`` file):
+- polarity head: ``online_shopping_10_cats.train`` + ``waimai_10k.train`` (pos/neg) plus
+  the pos/neg lines of our chat set, up-weighted because chat is the target domain;
+- neutral head: neutral chat lines and a sample of real customer questions from
+  ``atec_pairs.train`` (label 1) against the chat pos/neg lines and a sample of the
+  reviews (label 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from . import corpora
+from .features import FEATURE_VERSION, text_features
+from .model import LinearTextModel
+from .tokenize import CsTokenizer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sentiment_model.npz"
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 20261125
+    char_orders: tuple[int, ...] = (1, 2, 3)
+    min_df: int = 2
+    c_polarity: float = 4.0
+    c_neutral: float = 2.0
+    chat_weight: float = 20.0
+    atec_sample: int = 4000
+    review_sample_for_neutral: int = 6000
+    neutral_threshold: float = 0.5
+    prune_below: float = 1e-3
+    max_reviews: int | None = None  # cap per review file (tests train a tiny model)
+    chat_files: list[Path] = field(default_factory=lambda: [corpora.CHAT_DATA_DIR / "chat_sentiment_train.tsv"])
+
+
+@dataclass
+class Corpus:
+    texts: list[str]
+    polarity: list[int | None]  # 1 pos, 0 neg, None = not used by the polarity head
+    neutral: list[int | None]  # 1 neutral, 0 opinionated, None = not used by the neutral head
+    weight: list[float]
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def add(self, text: str, pol: int | None, neu: int | None, weight: float, source: str) -> None:
+        self.texts.append(text)
+        self.polarity.append(pol)
+        self.neutral.append(neu)
+        self.weight.append(weight)
+        self.sources[source] = self.sources.get(source, 0) + 1
+
+
+def _sample(items: Sequence, n: int, rng: np.random.Generator) -> list:
+    if n >= len(items):
+        return list(items)
+    picks = rng.choice(len(items), size=n, replace=False)
+    return [items[i] for i in sorted(picks.tolist())]
+
+
+def assemble(cfg: TrainConfig, reviews: dict[str, list[corpora.Example]], questions: list[str],
+             chat: list[corpora.Example]) -> Corpus:
+    """The training rows of both heads, with per-row weights."""
+    rng = np.random.default_rng(cfg.seed)
+    corpus = Corpus([], [], [], [])
+    pooled = []
+    for name, rows in reviews.items():
+        rows = _sample(rows, cfg.max_reviews, rng) if cfg.max_reviews else rows
+        for ex in rows:
+            corpus.add(ex.text, int(ex.label == "pos"), None, 1.0, name)
+        pooled.extend(range(len(corpus.texts) - len(rows), len(corpus.texts)))
+    for i in _sample(pooled, cfg.review_sample_for_neutral, rng):
+        corpus.neutral[i] = 0
+    for q in _sample(questions, cfg.atec_sample, rng):
+        corpus.add(q, None, 1, 1.0, "atec_pairs.train")
+    for ex in chat:
+        pol = {"pos": 1, "neg": 0}.get(ex.label)
+        corpus.add(ex.text, pol, int(ex.label == "neu"), cfg.chat_weight, ex.source)
+    return corpus
+
+
+def featurize(texts: Sequence[str], tokenizer: CsTokenizer, char_orders: tuple[int, ...]) -> list[set[str]]:
+    return [set(text_features(t, tokenizer, char_orders)) for t in texts]
+
+
+def build_vocab(feature_sets: Sequence[set[str]], min_df: int) -> list[str]:
+    df: dict[str, int] = {}
+    for fs in feature_sets:
+        for f in fs:
+            df[f] = df.get(f, 0) + 1
+    return sorted(f for f, n in df.items() if n >= min_df and "\n" not in f)
+
+
+def binary_matrix(feature_sets: Sequence[set[str]], index: dict[str, int]) -> sparse.csr_matrix:
+    indptr, indices = [0], []
+    for fs in feature_sets:
+        indices.extend(sorted(index[f] for f in fs if f in index))
+        indptr.append(len(indices))
+    data = np.ones(len(indices))
+    return sparse.csr_matrix((data, np.asarray(indices, dtype=np.int64), indptr),
+                             shape=(len(feature_sets), len(index)))
+
+
+def idf_scale(x: sparse.csr_matrix) -> np.ndarray:
+    """Smoothed IDF as scikit-learn computes it: ln((1 + n) / (1 + df)) + 1."""
+    df = np.asarray((x > 0).sum(axis=0)).ravel()
+    return np.log((1.0 + x.shape[0]) / (1.0 + df)) + 1.0
+
+
+def scaled(x: sparse.csr_matrix, scale: np.ndarray, l2: bool = True) -> sparse.csr_matrix:
+    x = sparse.csr_matrix(x @ sparse.diags(scale))
+    if l2:
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        x = sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
+    return x
+
+
+def fit_head(x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000)
+    clf.fit(x, y, sample_weight=w)
+    return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
+
+
+def _fit_heads(x: sparse.csr_matrix, corpus: Corpus, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    weights = np.zeros((x.shape[1], 2))
+    bias = np.zeros(2)
+    for k, (labels, c) in enumerate(((corpus.polarity, cfg.c_polarity), (corpus.neutral, cfg.c_neutral))):
+        rows = np.array([i for i, v in enumerate(labels) if v is not None])
+        y = np.array([labels[i] for i in rows])
+        w = np.array([corpus.weight[i] for i in rows])
+        weights[:, k], bias[k] = fit_head(x[rows], y, w, c, cfg.seed)
+    return weights, bias
+
+
+def fit_model(corpus: Corpus, cfg: TrainConfig, tokenizer: CsTokenizer | None = None) -> LinearTextModel:
+    """Featurise, fit both heads and return the pruned runtime model."""
+    tokenizer = tokenizer or CsTokenizer()
+    started = time.perf_counter()
+    feats = featurize(corpus.texts, tokenizer, cfg.char_orders)
+    vocab = build_vocab(feats, cfg.min_df)
+    index = {f: i for i, f in enumerate(vocab)}
+    xb = binary_matrix(feats, index)
+    scale = idf_scale(xb)
+    x = scaled(xb, scale)
+    log.info("featurised %d texts, %d features in %.1fs", len(feats), len(vocab), time.perf_counter() - started)
+    weights, bias = _fit_heads(x, corpus, cfg)
+    keep = np.abs(weights).max(axis=1) >= cfg.prune_below
+    if not keep.all():
+        # Refit on the kept features so that the row norms seen in training are exactly
+        # the ones the runtime computes from the shipped vocabulary.
+        x = scaled(xb[:, keep], scale[keep])
+        weights, bias = _fit_heads(x, corpus, cfg)
+    kept_vocab = [f for f, k in zip(vocab, keep.tolist(), strict=True) if k]
+    meta = {
+        "kind": "sentiment",
+        "outputs": ["polarity", "neutral"],
+        "feature_version": FEATURE_VERSION,
+        "char_orders": list(cfg.char_orders),
+        "norm": "l2",
+        "neutral_threshold": cfg.neutral_threshold,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items()
+                   if k != "chat_files"},
+        "sources": corpus.sources,
+        "n_features_before_pruning": len(vocab),
+    }
+    return LinearTextModel(kept_vocab, scale[keep], weights, bias, meta, tokenizer=None)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def train_sentiment(cfg: TrainConfig) -> LinearTextModel:
+    reviews = {name: corpora.review_split(name, "train") for name in corpora.REVIEW_TRAIN}
+    questions = corpora.atec_questions("train")
+    chat = [ex for path in cfg.chat_files for ex in corpora.read_labelled_tsv(path)]
+    model = fit_model(assemble(cfg, reviews, questions, chat), cfg)
+    model.meta["inputs"] = {
+        **{f"sentiment/{n}.train.csv": _file_digest(corpora.datasets_dir() / "sentiment" / f"{n}.train.csv")
+           for n in corpora.REVIEW_TRAIN},
+        "paraphrase/atec_pairs.train.csv": _file_digest(corpora.datasets_dir() / "paraphrase" / "atec_pairs.train.csv"),
+        **{p.name: _file_digest(p) for p in cfg.chat_files},
+    }
+    return model
+
+
+def write_model(model: LinearTextModel, out: Path, version: str) -> Path:
+    """Write the ``.npz`` and a human-readable provenance JSON next to it."""
+    model.meta["version"] = version
+    model.save(out)
+    prov = {k: v for k, v in model.meta.items()}
+    prov["n_features"] = len(model.vocab)
+    prov["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    prov_path = out.with_suffix(".provenance.json")
+    prov_path.write_text(json.dumps(prov, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return prov_path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="csbot train-sentiment", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="model file to write (.npz)")
+    parser.add_argument("--version", default=time.strftime("%Y.%m.%d"), help="model version string")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument("--c-polarity", type=float, default=TrainConfig.c_polarity)
+    parser.add_argument("--c-neutral", type=float, default=TrainConfig.c_neutral)
+    parser.add_argument("--chat-weight", type=float, default=TrainConfig.chat_weight)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not corpora.datasets_available():
+        log.error("训练数据不存在: %s（设置 CSBOT_DATASETS 指向 shared/datasets）", corpora.datasets_dir())
+        return 2
+    cfg = TrainConfig(seed=args.seed, c_polarity=args.c_polarity, c_neutral=args.c_neutral,
+                      chat_weight=args.chat_weight)
+    model = train_sentiment(cfg)
+    prov = write_model(model, args.out, args.version)
+    log.info("wrote %s (%d features, %.1f MB) and %s", args.out, len(model.vocab),
+             args.out.stat().st_size / 1e6, prov)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

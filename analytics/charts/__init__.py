@@ -1,0 +1,39 @@
+"""Charts for chat replies: phone-sized PNGs in one calm style, rendered off the event loop.
+
+Four chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples), each
+as ``xxx(..., path) -> Path`` that writes a PNG and ``xxx_figure(...) -> Figure`` for tests.
+Use :func:`render` from async code. See docs/charts.md.
+"""
+
+from analytics.charts.bars import bar_chart, bar_figure
+from analytics.charts.fonts import ChartFontError, chart_font, chart_font_path, missing_glyphs
+from analytics.charts.heatmap import WEEKDAYS, heatmap, heatmap_figure
+from analytics.charts.multiples import Panel, small_multiples, small_multiples_figure
+from analytics.charts.output import MAX_BYTES, png_bytes, save_png
+from analytics.charts.runner import render, shutdown
+from analytics.charts.style import EMPTY_TEXT, WIDTH_PX
+from analytics.charts.trend import trend_chart, trend_figure
+
+__all__ = [
+    "EMPTY_TEXT",
+    "MAX_BYTES",
+    "WEEKDAYS",
+    "WIDTH_PX",
+    "ChartFontError",
+    "Panel",
+    "bar_chart",
+    "bar_figure",
+    "chart_font",
+    "chart_font_path",
+    "heatmap",
+    "heatmap_figure",
+    "missing_glyphs",
+    "png_bytes",
+    "render",
+    "save_png",
+    "shutdown",
+    "small_multiples",
+    "small_multiples_figure",
+    "trend_chart",
+    "trend_figure",
+]

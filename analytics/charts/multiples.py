@@ -1,0 +1,132 @@
+"""Small multiples: a grid of KPI tiles (metric, value, coloured change, sparkline) for /概览
+and the daily digest."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+from matplotlib.transforms import IdentityTransform
+
+from analytics.charts.numbers import is_number
+from analytics.charts.output import save_png
+from analytics.charts.style import (
+    ACCENT,
+    BACKGROUND,
+    BAD,
+    BIG_CSS,
+    GOOD,
+    INK,
+    LABEL_CSS,
+    MARGIN_PX,
+    MUTED,
+    NEUTRAL,
+    TILE,
+    WIDTH_PX,
+    Header,
+    Page,
+    empty_page,
+    plain_axes,
+    px,
+    text_width,
+    truncate,
+)
+
+GAP_PX = 16
+PAD_PX = 20
+NAME_CSS = 13
+SPARK_PX = 64
+MIN_VALUE_CSS = 14
+MAX_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One KPI tile. ``value`` and ``change`` are preformatted ("95.2%", "↑1.3pt 较上周同期");
+    ``good`` colours the change: True green, False red, None grey (no judgement)."""
+
+    title: str
+    value: str
+    change: str = ""
+    points: Sequence[float | None] = field(default_factory=tuple)
+    good: bool | None = None
+
+
+def small_multiples(panels: Sequence[Panel], *, title: str, path: Path, subtitle: str = "",
+                    columns: int = 2) -> Path:
+    """Render the KPI grid to ``path`` and return it; see :func:`small_multiples_figure`."""
+    return save_png(small_multiples_figure(panels, title=title, subtitle=subtitle, columns=columns), path)
+
+
+def small_multiples_figure(panels: Sequence[Panel], *, title: str, subtitle: str = "",
+                           columns: int = 2) -> Figure:
+    """Tiles in reading order, ``columns`` per row (1–4). Long values shrink to fit their
+    tile, long names and changes are cut with …"""
+    if not panels:
+        return empty_page(title, subtitle)
+    columns = max(1, min(MAX_COLUMNS, columns, len(panels)))
+    header = Header.of(title, subtitle)
+    tile_w = (WIDTH_PX - 2 * MARGIN_PX - (columns - 1) * GAP_PX) / columns
+    tile_h = _tile_height()
+    rows = math.ceil(len(panels) / columns)
+    top = header.height + 18
+    page = Page(top + rows * tile_h + (rows - 1) * GAP_PX + MARGIN_PX * 0.8)
+    header.draw(page)
+    for i, panel in enumerate(panels):
+        row, col = divmod(i, columns)
+        _draw_tile(page, panel, MARGIN_PX + col * (tile_w + GAP_PX), top + row * (tile_h + GAP_PX), tile_w, tile_h)
+    return page.figure
+
+
+def _tile_height() -> float:
+    return PAD_PX + px(NAME_CSS) * 1.4 + px(BIG_CSS) * 1.3 + px(LABEL_CSS) * 1.5 + 10 + SPARK_PX + PAD_PX
+
+
+def _draw_tile(page: Page, panel: Panel, x: float, y: float, w: float, h: float) -> None:
+    page.figure.patches.append(FancyBboxPatch(
+        (x, page.height - y - h), w, h, boxstyle="round,pad=0,rounding_size=14",
+        transform=IdentityTransform(), facecolor=TILE, edgecolor="none", zorder=-1,  # under the sparkline axes
+    ))
+    inner = w - 2 * PAD_PX
+    cursor = y + PAD_PX
+    page.text(x + PAD_PX, cursor, truncate(panel.title, NAME_CSS, inner), NAME_CSS, color=MUTED, va="top")
+    cursor += px(NAME_CSS) * 1.4
+    size = _fitting_size(panel.value, inner)
+    page.text(x + PAD_PX, cursor, truncate(panel.value, size, inner), size, color=INK, va="top")
+    cursor += px(BIG_CSS) * 1.3
+    if panel.change:
+        colour = {True: GOOD, False: BAD, None: NEUTRAL}[panel.good]
+        page.text(x + PAD_PX, cursor, truncate(panel.change, LABEL_CSS, inner), LABEL_CSS, color=colour, va="top")
+    cursor += px(LABEL_CSS) * 1.5 + 10
+    _sparkline(page, panel.points, x + PAD_PX, cursor, inner, SPARK_PX)
+
+
+def _fitting_size(value: str, width: float) -> float:
+    """The largest size from BIG_CSS down to MIN_VALUE_CSS at which ``value`` fits."""
+    size = float(BIG_CSS)
+    while size > MIN_VALUE_CSS and text_width(value, size) > width:
+        size -= 1
+    return size
+
+
+def _sparkline(page: Page, points: Sequence[float | None], x: float, y: float, w: float, h: float) -> None:
+    values = [float(v) if is_number(v) else math.nan for v in points]
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return
+    ax = page.axes(x, y, w, h)
+    plain_axes(ax)
+    ax.patch.set_alpha(0)
+    lo, hi = min(finite), max(finite)
+    pad = (hi - lo) * 0.12 or abs(hi) * 0.1 or 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(-0.4, max(len(values) - 1, 1) + 0.4)
+    xs = range(len(values))
+    ax.plot(xs, values, color=ACCENT, linewidth=2.4, solid_capstyle="round", solid_joinstyle="round")
+    last = max(i for i, v in enumerate(values) if math.isfinite(v))
+    ax.plot([last], [values[last]], "o", color=ACCENT, markersize=6.5, markeredgecolor=BACKGROUND,
+            markeredgewidth=1.5)

@@ -151,11 +151,23 @@ class AccessPolicy:
             message_id=msg.message_id[:256],
             command=(command_name or "")[:64],
             text=msg.text[:500],
-            result=result[:64],
+            result=result[:256],
         )
 
-    def record(self, entry: AuditEntry) -> None:
-        """Write one audit row (blocking; ``audit`` runs this in a thread)."""
+    def audit(self, msg: IncomingMessage, command_name: str, result: str) -> None:
+        """Record who ran what, where, when, and the result. Blocking: call it in a thread
+        (``Bot.handle`` does) or use :meth:`audit_async`. A failed write is logged, never raised.
+        """
+        entry = self.audit_entry(msg, command_name, result)
+        try:
+            self._write(entry)
+        except Exception:  # noqa: BLE001 - the reply must not fail because the audit write did
+            log.exception("audit write failed for %s/%s", entry.platform, entry.message_id)
+
+    async def audit_async(self, msg: IncomingMessage, command_name: str, result: str) -> None:
+        await asyncio.to_thread(self.audit, msg, command_name, result)
+
+    def _write(self, entry: AuditEntry) -> None:
         if self.engine is None:
             log.info("audit %s %s %s %s -> %s", entry.platform, entry.chat_id, entry.user_id,
                      entry.command, entry.result)
@@ -163,11 +175,3 @@ class AccessPolicy:
         with Session(self.engine) as session:
             session.add(entry)
             session.commit()
-
-    async def audit(self, msg: IncomingMessage, command_name: str, result: str) -> None:
-        """Record who ran what, where, when, and the result; a failed write is logged, never raised."""
-        entry = self.audit_entry(msg, command_name, result)
-        try:
-            await asyncio.to_thread(self.record, entry)
-        except Exception:  # noqa: BLE001 - the reply must not fail because the audit write did
-            log.exception("audit write failed for %s/%s", entry.platform, entry.message_id)

@@ -127,9 +127,9 @@ def test_token_bucket_against_a_brute_force_simulation():
 async def test_audit_rows_are_written(engine):
     clock = FakeClock()
     policy = AccessPolicy(AccessSettings(), engine, clock)
-    await policy.audit(msg(text="/满意度 本周", mid="dt-1"), "满意度", "ok")
+    await policy.audit_async(msg(text="/满意度 本周", mid="dt-1"), "满意度", "ok")
     clock.advance(60)
-    await policy.audit(msg(chat="u9", user="u9", private=True, mid="dt-2", text="x" * 900), "", "no_command")
+    await policy.audit_async(msg(chat="u9", user="u9", private=True, mid="dt-2", text="x" * 900), "", "no_command")
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT platform, chat_id, user_id, user_name, is_private, message_id, command, text, result, at"
@@ -148,5 +148,5 @@ async def test_audit_failure_is_logged_not_raised(sqlite_engine, caplog):
     policy = AccessPolicy(AccessSettings(), sqlite_engine, FakeClock())
     with sqlite_engine.begin() as conn:
         conn.execute(text("DROP TABLE audit_log"))
-    await policy.audit(msg(), "满意度", "ok")
+    await policy.audit_async(msg(), "满意度", "ok")
     assert "audit write failed" in caplog.text

@@ -30,4 +30,4 @@ class AuditEntry(SQLModel, table=True):
     message_id: str = Field(default="", max_length=256)
     command: str = Field(default="", max_length=64)  # command name, "" when none matched
     text: str = Field(default="", max_length=500)  # what was typed, trimmed
-    result: str = Field(max_length=64)  # ok / error / denied:<reason> / rate_limited / ...
+    result: str = Field(max_length=256)  # "ok", or the refusal / error text shown to the user

@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=256), nullable=False),
         sa.Column("command", sa.String(length=64), nullable=False),
         sa.Column("text", sa.String(length=500), nullable=False),
-        sa.Column("result", sa.String(length=64), nullable=False),
+        sa.Column("result", sa.String(length=256), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

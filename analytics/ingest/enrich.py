@@ -1,0 +1,59 @@
+"""Derived text fields at import time: message sentiment, complaint categories, review sentiment.
+
+``analytics.text`` is imported lazily; while it is not available the columns stay NULL and one
+warning is logged (a transitional guard until the text module lands).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def _text_function(name: str) -> Any:
+    try:
+        import analytics.text as text_module
+
+        return getattr(text_module, name)
+    except (ImportError, AttributeError) as exc:
+        if name not in _warned:
+            _warned.add(name)
+            log.warning("analytics.text.%s is not available (%s); leaving derived columns empty", name, exc)
+        return None
+
+
+def _enrich_messages(rows: list[dict[str, Any]]) -> None:
+    """Score customer messages: ``sentiment`` in [0, 1] and ``sentiment_label`` pos/neu/neg."""
+    customer = [r for r in rows if r["sender"] == "customer" and r["text"]]
+    score, label = _text_function("sentiment"), _text_function("sentiment_label")
+    if not customer or score is None or label is None:
+        return
+    texts = [r["text"] for r in customer]
+    for row, value, name in zip(customer, score(texts), label(texts), strict=True):
+        row["sentiment"], row["sentiment_label"] = float(value), name
+
+
+def _enrich_complaints(rows: list[dict[str, Any]]) -> None:
+    """Fill an empty ``category`` from the classifier and mark ``category_source``."""
+    empty = [r for r in rows if not r.get("category")]
+    classify = _text_function("classify_complaints")
+    if not empty or classify is None:
+        return
+    for row, category in zip(empty, classify([r["text"] for r in empty]), strict=True):
+        row["category"], row["category_source"] = category, "classifier"
+
+
+def _enrich_reviews(rows: list[dict[str, Any]]) -> None:
+    """Score review texts (``sentiment``), so bad reviews can be read by tone as well as by rating."""
+    with_text = [r for r in rows if r.get("text")]
+    score = _text_function("sentiment")
+    if not with_text or score is None:
+        return
+    for row, value in zip(with_text, score([r["text"] for r in with_text]), strict=True):
+        row["sentiment"] = float(value)
+
+
+ENRICHERS = {"messages": _enrich_messages, "complaints": _enrich_complaints, "reviews": _enrich_reviews}

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from analytics.periods import Window
     from sqlalchemy import Engine
+
+    from analytics.periods import Window
 
 
 class CommandError(Exception):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from analytics.periods import Window
-
 from analytics.metrics import FILTER_KEYS, Metric
+from analytics.periods import Window
 
 _COLUMN_TO_CN = {v: k for k, v in FILTER_KEYS.items()}
 

@@ -6,6 +6,7 @@ import asyncio
 
 from analytics import metrics
 from analytics.metrics import FILTER_KEYS, METRICS, Metric, MetricError, MetricResult
+from handlers import charting
 from handlers.base import CommandContext, CommandError, Reply
 from handlers.format import (
     fmt_change,
@@ -124,7 +125,8 @@ async def answer_metric(ctx: CommandContext, key: str) -> Reply:
                      title=metric.name)
     lines = [_headline(metric, cur), window_line(window, ctx.filters), *_detail_lines(metric, cur),
              _compare_line(metric, ctx, cur, prev)]
-    return Reply("\n".join(lines), title=f"{metric.name} · {window.phrase}")
+    chart = await charting.trend(ctx, metric)
+    return Reply("\n".join(lines), title=f"{metric.name} · {window.phrase}", charts=[chart] if chart else [])
 
 
 def _both(engine, key: str, window, filters: dict[str, str]) -> tuple[MetricResult, MetricResult]:  # noqa: ANN001

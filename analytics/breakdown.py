@@ -1,0 +1,106 @@
+"""Breakdowns behind /客服, /高峰 and trend charts: per agent, per weekday×hour, per day/week/month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, case, func, select
+
+from analytics import metrics
+from analytics.metrics import COMPLAINT, CONV, _conv_where
+from analytics.periods import Window, bucket_starts
+from analytics.store.sqlfunc import bucket_to_datetime, hour_bucket
+
+
+@dataclass
+class AgentRow:
+    agent: str
+    conversations: int
+    rated: int
+    good: int
+    frt_n: int
+    frt_sum: float
+    known: int
+    resolved: int
+    complaints: int = 0
+
+    @property
+    def csat(self) -> float | None:
+        return self.good / self.rated if self.rated else None
+
+    @property
+    def frt_mean(self) -> float | None:
+        return self.frt_sum / self.frt_n if self.frt_n else None
+
+    @property
+    def resolution(self) -> float | None:
+        return self.resolved / self.known if self.known else None
+
+
+def by_agent(engine: Engine, start: datetime, end: datetime, filters: dict[str, str] | None = None) -> list[AgentRow]:
+    """Per-agent conversation metrics over [start, end), one SQL GROUP BY (plus one for complaints)."""
+    filters = dict(filters or {})
+    if "product" in filters:
+        raise metrics.MetricError("product")
+    frt = CONV.c.first_response_seconds
+    stmt = (
+        select(CONV.c.agent, func.count(), func.count(CONV.c.rating),
+               func.sum(case((CONV.c.rating >= 4, 1), else_=0)), func.count(frt), func.sum(frt),
+               func.count(CONV.c.resolved), func.sum(case((CONV.c.resolved.is_(True), 1), else_=0)))
+        .where(*_conv_where(start, end, filters)).group_by(CONV.c.agent)
+    )
+    complaints_stmt = (
+        select(CONV.c.agent, func.count()).select_from(COMPLAINT.join(CONV, COMPLAINT.c.conversation_id == CONV.c.conversation_id))
+        .where(COMPLAINT.c.created_at >= start, COMPLAINT.c.created_at < end,
+               *[CONV.c[k] == v for k, v in filters.items()])
+        .group_by(CONV.c.agent)
+    )
+    with engine.connect() as conn:
+        rows = [AgentRow(a, n, r or 0, g or 0, fn or 0, float(fs or 0), k or 0, s or 0)
+                for a, n, r, g, fn, fs, k, s in conn.execute(stmt)]
+        complaints = dict(conn.execute(complaints_stmt).all())
+    for row in rows:
+        row.complaints = int(complaints.get(row.agent, 0))
+    return rows
+
+
+def weekday_hour_counts(engine: Engine, start: datetime, end: datetime, filters: dict[str, str] | None,
+                        tz: ZoneInfo) -> list[list[int]]:
+    """Conversations in [start, end) by local weekday (Mon=0) × hour: SQL counts per UTC hour, folded locally."""
+    bucket = hour_bucket(CONV.c.started_at, engine.dialect.name)
+    stmt = select(bucket, func.count()).where(*_conv_where(start, end, dict(filters or {}))).group_by(bucket)
+    matrix = [[0] * 24 for _ in range(7)]
+    with engine.connect() as conn:
+        for value, n in conn.execute(stmt):
+            local = bucket_to_datetime(value).astimezone(tz)
+            matrix[local.weekday()][local.hour] += int(n)
+    return matrix
+
+
+def series(engine: Engine, key: str, window: Window, granularity: str,
+           filters: dict[str, str] | None = None) -> list[tuple[datetime, float | None, int]]:
+    """(bucket start, value, n) per local day/week/month bucket of the window, clipped to it."""
+    starts = bucket_starts(window, granularity)
+    out = []
+    for i, bucket_start in enumerate(starts):
+        lo = max(bucket_start, window.start)
+        hi = min(starts[i + 1] if i + 1 < len(starts) else window.end, window.end)
+        if hi <= lo:
+            continue
+        r = metrics.compute(engine, key, lo, hi, filters)
+        out.append((bucket_start, r.value, r.n))
+    return out
+
+
+def auto_granularity(window: Window) -> str | None:
+    """Day buckets up to ~2 months, weeks up to ~6 months, months beyond; None for a day or less."""
+    days = window.duration.total_seconds() / 86400
+    if days <= 1.5:
+        return None
+    if days <= 62:
+        return "day"
+    if days <= 190:
+        return "week"
+    return "month"

@@ -105,8 +105,9 @@ def _date_label(start: datetime, end: datetime, step: Step, today: date, relativ
     offset = (first - today).days
     if relative and amount == 1 and offset in _REL_DAYS:
         return _REL_DAYS[offset]
-    if relative and amount == 7 and first.weekday() == 0 and offset % 7 == 0 and offset // 7 in _REL_WEEKS:
-        return _REL_WEEKS[offset // 7]
+    weeks = (first - today + timedelta(days=today.weekday())).days // 7
+    if relative and amount == 7 and first.weekday() == 0 and weeks in _REL_WEEKS:
+        return _REL_WEEKS[weeks]
     if first == last:
         return f"{y(first)}{first.month}月{first.day}日"
     return f"{y(first)}{first.month}月{first.day}日-{y(last)}{last.month}月{last.day}日"
@@ -433,7 +434,7 @@ def resolve_window(phrase: str, now: datetime) -> Window:
     if kind == "to_date":
         prev_label = _TO_DATE_PREV.get(spec.step, "上期同期") if spec.calendar else "上期同期"
     elif kind == "rolling":
-        prev_label = "上一期" if label == "全部" else "前一个" + label.removeprefix("近")
+        prev_label = "上一期" if label == "全部" else "上一个" + label
     else:
         prev_label = _date_label(prev_start, prev_end, spec.step, today, relative=True) or "上一期"
     return Window(spec.start, end, label, kind, prev_start, prev_end, prev_label, spec.step, now)
@@ -452,8 +453,8 @@ _N = "(?:\\d{1,4}|[零〇一二两三四五六七八九十百千]{1,6})"
 _XSEP = "(?:~|〜|至|到|-|—|–)"
 _XFULL = rf"(?:{_Y}[-/.]{_D}[-/.]{_D}[日号]?|{_Y}年{_D}月{_D}[日号]?|{_D}月{_D}[日号]?)"
 _XMONTH = rf"(?:{_Y}年{_D}月份?|{_Y}[-/.]{_D}(?![-/.\d])|{_D}月份?)"
-_XWORDS = sorted([*_KEYWORD, "历史", "全部时间", "所有时间", "有史以来", "双十一", "双十二", "双11", "双12"],
-                 key=len, reverse=True)
+_XWORDS = sorted({w.replace("1", "一") for w in _KEYWORD if w not in ("本季", "当季", "上季")}  # 本季新品 is no period
+                 | {"历史", "全部时间", "所有时间", "有史以来", "双十一", "双十二", "双11", "双12"}, key=len, reverse=True)
 _EXTRACT = re.compile("|".join([
     rf"(?<![\d.]){_XFULL}{_XSEP}(?:{_XFULL}|{_D}[-/.]{_D}|{_D}[日号]?)(?![\d.])",  # 11月1日-11月7日, 11月1日到7日
     rf"(?<![\d.]){_XFULL}(?![\d.])",  # 11月3日, 2026-11-03
@@ -513,5 +514,6 @@ def bucket_starts(window: Window, granularity: str) -> list[datetime]:
             day = nxt(day)
     out = [b for b in out if b < window.end]
     if len(out) > MAX_BUCKETS:
-        raise PeriodError(f"时间范围太长，按{granularity}分桶超过 {MAX_BUCKETS} 个。请缩短时间，例如：近30天、本月。")
+        unit = {"hour": "小时", "day": "天", "week": "周", "month": "月"}[granularity]
+        raise PeriodError(f"时间范围太长，按{unit}统计会超过 {MAX_BUCKETS} 个点。请缩短时间，例如：近30天、本月。")
     return out

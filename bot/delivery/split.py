@@ -62,6 +62,21 @@ def limit_for(platform: str, kind: str) -> int:
     return LIMITS[(platform, kind)].max_bytes
 
 
+def text_limit(platform: str, destination_kind: str) -> int | None:
+    """Byte limit of one text message to a destination (None: the platform has none, e.g. console).
+
+    WeCom group robots get markdown (4096 bytes); WeCom app messages are text (2048 bytes);
+    DingTalk and Feishu are bounded by their 20 KB body limit.
+    """
+    if platform == "wecom":
+        return limit_for("wecom", "markdown" if destination_kind == "robot" else "app_text")
+    if platform == "dingtalk":
+        return limit_for("dingtalk", "markdown")
+    if platform == "feishu":
+        return limit_for("feishu", "post")
+    return None
+
+
 _BREAKS: tuple[tuple[str, ...], ...] = (
     ("\n\n",),
     ("\n",),

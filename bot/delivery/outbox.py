@@ -1,0 +1,253 @@
+"""Durable delivery: persist every outgoing push first, then let one worker drain the outbox.
+
+``enqueue`` writes the row and wakes the worker; the worker runs each due row through the
+pipeline (:mod:`bot.delivery.pipeline`) and stores the outcome. Rows to one destination go out in
+order: a row waiting for its retry time holds back later rows to the same place, while other
+destinations carry on. A restart loses nothing: a new :class:`Outbox` on the same database sends
+whatever is still pending. Delivery is at-least-once: a crash between a vendor accepting a part
+and the row being updated re-sends that one part; progress is saved after every part so a long
+split message never repeats from the start. One worker per database is assumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, delete, func, update
+from sqlmodel import Session, select
+
+from analytics.store.outbox import FINAL_STATES, PENDING, SENT, OutboxMessage
+from bot.adapters.base import Destination, Sender
+from bot.config import DeliverySettings
+from bot.delivery.pipeline import Clock, Delivery, Outcome, Verdict, build_pipeline
+from bot.delivery.ratelimit import SlidingWindowLimiter
+from handlers.base import Chart, Reply
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def row_from(destination: Destination, reply: Reply, dedup_key: str | None, now: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        created_at=now, platform=destination.platform, kind=destination.kind, target=destination.target,
+        destination_key=destination.key, extra=dict(destination.extra) or None, title=reply.title,
+        text=reply.text, charts=[{"path": str(c.path), "title": c.title} for c in reply.charts] or None,
+        reply_ok=reply.ok, dedup_key=dedup_key, status=PENDING, attempts=0, parts_sent=0,
+        next_attempt_at=now, updated_at=now,
+    )
+
+
+def delivery_from(row: OutboxMessage) -> Delivery:
+    destination = Destination(row.platform, row.kind, row.target, dict(row.extra or {}))
+    charts = [Chart(Path(c["path"]), c.get("title", "")) for c in row.charts or []]
+    reply = Reply(text=row.text, title=row.title, charts=charts, ok=row.reply_ok)
+    return Delivery(row.id, destination, reply, _aware(row.created_at), row.dedup_key, row.attempts, row.parts_sent)
+
+
+class Outbox:
+    """The outbox table plus its worker; also the delivery log the pipeline deduplicates against."""
+
+    def __init__(self, engine: Engine, senders: Mapping[str, Sender], clock: Clock | None = None, *,
+                 settings: DeliverySettings | None = None, tz: ZoneInfo | None = None,
+                 rng: random.Random | None = None, limiter: SlidingWindowLimiter | None = None):
+        self.engine = engine
+        self.senders = dict(senders)
+        self.clock: Clock = clock or _utc_now
+        self.settings = settings or DeliverySettings()
+        self.pipeline = build_pipeline(self.senders, self, settings=self.settings, tz=tz or ZoneInfo("Asia/Shanghai"),
+                                       clock=self.clock, rng=rng, limiter=limiter)
+        self._wake = asyncio.Event()
+        self._round = asyncio.Lock()
+        self._stopping = False
+        self._last_prune: datetime | None = None
+
+    # ------------------------------------------------------------ producer side
+
+    async def enqueue(self, destination: Destination, reply: Reply, *, dedup_key: str | None = None) -> None:
+        """Persist ``reply`` for ``destination`` and wake the worker. Returns once the row is stored.
+
+        A second enqueue with the same ``dedup_key`` while the first is still pending is dropped.
+        """
+        row = row_from(destination, reply, dedup_key, self.clock())
+        stored = await asyncio.to_thread(self._insert, row)
+        if stored:
+            self._wake.set()
+
+    def _insert(self, row: OutboxMessage) -> bool:
+        with Session(self.engine) as session:
+            if row.dedup_key:
+                twin = session.exec(select(OutboxMessage.id).where(
+                    OutboxMessage.destination_key == row.destination_key,
+                    OutboxMessage.dedup_key == row.dedup_key, OutboxMessage.status == PENDING).limit(1)).first()
+                if twin is not None:
+                    log.info("outbox: %s already pending for %s, not queued twice", row.dedup_key,
+                             row.destination_key)
+                    return False
+            session.add(row)
+            session.commit()
+            return True
+
+    # ------------------------------------------------------------ delivery log (pipeline side)
+
+    async def last_sent(self, delivery: Delivery) -> datetime | None:
+        return await asyncio.to_thread(self._last_sent, delivery.destination.key, delivery.dedup_key)
+
+    def _last_sent(self, destination_key: str, dedup_key: str | None) -> datetime | None:
+        with Session(self.engine) as session:
+            value = session.exec(select(func.max(OutboxMessage.sent_at)).where(
+                OutboxMessage.destination_key == destination_key, OutboxMessage.dedup_key == dedup_key,
+                OutboxMessage.status == SENT)).one()
+        return _aware(value) if value else None
+
+    async def record_progress(self, delivery: Delivery, parts_sent: int, now: datetime) -> None:
+        await asyncio.to_thread(self._update, delivery.id, parts_sent=parts_sent, updated_at=now)
+
+    async def record_sent(self, delivery: Delivery, now: datetime) -> None:
+        await asyncio.to_thread(self._update, delivery.id, status=SENT, sent_at=now, parts_sent=delivery.parts_sent,
+                                attempts=delivery.attempts, last_error=None, updated_at=now)
+
+    def _update(self, row_id: int | None, **values: object) -> None:
+        with Session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+            session.commit()
+
+    # ------------------------------------------------------------ worker
+
+    async def run(self) -> None:
+        """Deliver due rows until :meth:`stop`; sleep until the next row is due or a new one arrives."""
+        self._stopping = False
+        while not self._stopping:
+            try:
+                await self._round_once()
+                await asyncio.to_thread(self._maybe_prune)
+                delay = await asyncio.to_thread(self._next_due_in)
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable
+                log.exception("outbox worker round failed; retrying")
+                delay = self.settings.poll_seconds
+            if self._stopping:
+                break
+            timeout = self.settings.poll_seconds if delay is None else min(delay, self.settings.poll_seconds)
+            self._wake.clear()
+            if timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the round in progress (nothing in flight is cut off)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Deliver everything due now (for tests and graceful shutdown); returns rows finished."""
+        finished = 0
+        while True:
+            done = await self._round_once()
+            finished += done
+            if done == 0:
+                return finished
+
+    def _next_due_in(self) -> float | None:
+        with Session(self.engine) as session:
+            value = session.exec(select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status == PENDING)).one()
+        if value is None:
+            return None
+        return max(0.0, (_aware(value) - self.clock()).total_seconds())
+
+    async def _round_once(self) -> int:
+        async with self._round:
+            queues = await asyncio.to_thread(self._due_queues, self.clock())
+            results = await asyncio.gather(*(self._deliver_queue(q) for q in queues))
+            return sum(results)
+
+    def _due_queues(self, now: datetime) -> list[list[OutboxMessage]]:
+        """Pending rows per destination in order, cut at the first row not yet due."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.status == PENDING)
+                                .order_by(OutboxMessage.id).limit(BATCH)).all()
+            session.expunge_all()
+        queues: dict[str, list[OutboxMessage]] = {}
+        blocked: set[str] = set()
+        for row in rows:
+            key = row.destination_key
+            if key in blocked:
+                continue
+            if _aware(row.next_attempt_at) > now:
+                blocked.add(key)
+                continue
+            queues.setdefault(key, []).append(row)
+        return list(queues.values())
+
+    async def _deliver_queue(self, rows: list[OutboxMessage]) -> int:
+        finished = 0
+        for row in rows:
+            delivery = delivery_from(row)
+            outcome = await self.pipeline.run(delivery)
+            await asyncio.to_thread(self._store_outcome, delivery, outcome)
+            self._log_outcome(delivery, outcome)
+            if outcome.verdict is Verdict.DEFERRED:
+                break
+            finished += 1
+        return finished
+
+    def _store_outcome(self, delivery: Delivery, outcome: Outcome) -> None:
+        now = self.clock()
+        if outcome.verdict is Verdict.SENT:
+            return  # RecordStage already wrote the log row
+        values: dict[str, object] = {"parts_sent": outcome.parts_sent, "attempts": outcome.attempts,
+                                     "updated_at": now}
+        if outcome.error is not None:
+            values["last_error"] = outcome.error[:500]
+        if outcome.verdict is Verdict.DEFERRED:
+            values["next_attempt_at"] = outcome.retry_at or now
+        else:
+            values["status"] = outcome.verdict.value
+            if outcome.verdict is not Verdict.FAILED and outcome.error is None:
+                values["last_error"] = outcome.reason[:500]
+        self._update(delivery.id, **values)
+
+    @staticmethod
+    def _log_outcome(delivery: Delivery, outcome: Outcome) -> None:
+        where = f"outbox #{delivery.id} -> {delivery.destination.key}"
+        if outcome.verdict is Verdict.FAILED:
+            log.error("%s failed: %s; %s", where, outcome.reason, outcome.error or "")
+        elif outcome.verdict is Verdict.DEFERRED:
+            log.warning("%s deferred: %s; %s", where, outcome.reason, outcome.error or "")
+        else:
+            log.info("%s %s: %s", where, outcome.verdict.value, outcome.reason)
+
+    def _maybe_prune(self) -> None:
+        now = self.clock()
+        if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
+            return
+        self._last_prune = now
+        keep = max(timedelta(days=self.settings.retention_days),
+                   timedelta(seconds=self.settings.dedup_window_seconds))
+        with Session(self.engine) as session:
+            session.execute(delete(OutboxMessage).where(OutboxMessage.status.in_(FINAL_STATES),
+                                                     OutboxMessage.updated_at < now - keep))
+            session.commit()
+
+    # ------------------------------------------------------------ inspection
+
+    def pending_count(self) -> int:
+        with Session(self.engine) as session:
+            value = session.exec(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.status == PENDING)).one()
+        return int(value)

@@ -109,11 +109,10 @@ def _cmap(font_path: str) -> frozenset[int]:
     """The code points of face 0 of a font file (a .ttc collection's first face)."""
     try:
         if font_path.lower().endswith((".ttc", ".otc")):
-            font = TTCollection(font_path, lazy=True).fonts[0]
-        else:
-            font = TTFont(font_path, lazy=True)
-        cmap = font.getBestCmap() or {}
+            with TTCollection(font_path, lazy=True) as collection:
+                return frozenset(collection.fonts[0].getBestCmap() or {})
+        with TTFont(font_path, lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
     except Exception:  # noqa: BLE001 - an unreadable font file simply covers nothing
         log.debug("cannot read cmap of %s", font_path, exc_info=True)
         return frozenset()
-    return frozenset(cmap)

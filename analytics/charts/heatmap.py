@@ -33,8 +33,9 @@ WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日"
 HOURS = tuple(range(24))
 CELL_HEIGHT_PX = 42
 MISSING = "#F3F4F6"
-SCALE = LinearSegmentedColormap.from_list("csbot_heat", ["#EEF3FD", "#93B4F5", "#2563EB", "#1E3A8A"])
-SCALE.set_bad(MISSING)
+SCALE = LinearSegmentedColormap.from_list(
+    "csbot_heat", ["#EEF3FD", "#93B4F5", "#2563EB", "#1E3A8A"]
+).with_extremes(bad=MISSING)
 LEGEND_BAR_PX = (150, 14)
 
 

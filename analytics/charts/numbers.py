@@ -91,16 +91,42 @@ def step_forward(moment: datetime, granularity: str, steps: int) -> datetime:
     return moment + steps * delta
 
 
-def period_labels(moments: list[datetime], granularity: str) -> list[str]:
-    """Short x-axis labels: 14:00 for hours (M-D at midnight), M-D for days and weeks
-    (a week is labelled by its Monday), M月 for months (YYYY年M月 where the year changes)."""
+NICE_STRIDES = {
+    "hour": (1, 2, 3, 4, 6, 12, 24),
+    "day": (1, 2, 3, 5, 7, 14, 28),
+    "week": (1, 2, 4, 8, 13, 26, 52),
+    "month": (1, 2, 3, 4, 6, 12),
+}
+
+
+def period_label(moment: datetime, granularity: str) -> str:
+    """One-line label of a bucket: 14:00, 11-24 (a week by its Monday), 11月."""
     if granularity == "hour":
-        return [f"{m.month}-{m.day}" if m.hour == 0 and i else f"{m.hour:02d}:00" for i, m in enumerate(moments)]
-    if granularity in ("day", "week"):
-        return [f"{m.month}-{m.day}" for m in moments]
-    years = {m.year for m in moments}
-    labels = []
-    for i, m in enumerate(moments):
-        first_of_year = i == 0 or moments[i - 1].year != m.year
-        labels.append(f"{m.year}年{m.month}月" if len(years) > 1 and first_of_year else f"{m.month}月")
-    return labels
+        return f"{moment.hour:02d}:00"
+    if granularity == "month":
+        return f"{moment.month}月"
+    return f"{moment.month}-{moment.day}"
+
+
+def period_labels(moments: list[datetime], granularity: str) -> list[str]:
+    """Labels for the shown ticks. Hours and months get a second line with the day (M-D) or
+    the year at the first tick and wherever it changes, if the ticks span several."""
+    if granularity == "hour":
+        context = [f"{m.month}-{m.day}" for m in moments]
+    elif granularity == "month":
+        context = [str(m.year) for m in moments]
+    else:
+        return [period_label(m, granularity) for m in moments]
+    several = len(set(context)) > 1
+    return [
+        period_label(m, granularity) + (f"\n{c}" if several and (i == 0 or c != context[i - 1]) else "")
+        for i, (m, c) in enumerate(zip(moments, context, strict=True))
+    ]
+
+
+def tick_stride(count: int, fits: int, granularity: str) -> int:
+    """The smallest nice stride (every 3 hours, 7 days, 3 months …) showing at most ``fits`` labels."""
+    for stride in NICE_STRIDES[granularity]:
+        if math.ceil(count / stride) <= fits:
+            return stride
+    return math.ceil(count / max(fits, 1))

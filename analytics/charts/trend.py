@@ -18,9 +18,11 @@ from analytics.charts.numbers import (
     format_value,
     is_number,
     nice_ticks,
+    period_label,
     period_labels,
     step_forward,
     tick_labels,
+    tick_stride,
     unit_on_ticks,
 )
 from analytics.charts.output import save_png
@@ -126,7 +128,10 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     top = header.height + legend_row + 22
     left = MARGIN_PX + max(text_width(s, LABEL_CSS) for s in y_labels) + 12
     right = WIDTH_PX - MARGIN_PX - text_width(last_label, VALUE_CSS) - 18
-    page = Page(top + PLOT_HEIGHT_PX + px(LABEL_CSS) + 16 + MARGIN_PX)
+    positions = _x_tick_positions(moments, granularity, right - left)
+    x_labels = period_labels([moments[i] for i in positions], granularity)
+    label_lines = max(label.count("\n") + 1 for label in x_labels)
+    page = Page(top + PLOT_HEIGHT_PX + label_lines * px(LABEL_CSS) * 1.2 + 16 + MARGIN_PX)
     header.draw(page)
     ax = page.axes(left, top, right - left, PLOT_HEIGHT_PX)
 
@@ -148,9 +153,7 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     ax.set_ylim(ticks[0], ticks[-1])
     calm_axes(ax, grid_axis="y")
     ax.set_yticks(ticks, y_labels)
-    positions = _x_tick_positions(moments, granularity, right - left)
-    all_labels = period_labels(moments, granularity)
-    ax.set_xticks(positions, [all_labels[i] for i in positions])
+    ax.set_xticks(positions, x_labels)
     ax.tick_params(axis="x", pad=12)
     style_ticklabels(ax)
 
@@ -159,12 +162,10 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
 
 
 def _x_tick_positions(moments: list[datetime], granularity: str, width_px: float) -> list[int]:
-    """Every k-th bucket, k chosen so that the labels do not touch."""
-    labels = period_labels(moments, granularity)
-    widest = max(text_width(s, LABEL_CSS) for s in labels)
+    """Every k-th bucket, k a nice stride chosen so that the labels do not touch."""
+    widest = max(text_width(period_label(m, granularity), LABEL_CSS) for m in moments)
     fits = max(1, int(width_px // (widest + px(10))))
-    every = math.ceil(len(labels) / fits)
-    return list(range(0, len(labels), every))
+    return list(range(0, len(moments), tick_stride(len(moments), fits, granularity)))
 
 
 def _draw_legend_row(page: Page, y: float, has_previous: bool, unit: str) -> None:

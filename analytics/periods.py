@@ -450,7 +450,7 @@ def resolve(phrase: str, now: datetime) -> tuple[datetime, datetime]:
 _D = "(?:\\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 _Y = "(?:\\d{4}|[零〇一二三四五六七八九]{4})"
 _N = "(?:\\d{1,4}|[零〇一二两三四五六七八九十百千]{1,6})"
-_XSEP = "(?:~|〜|至|到|-|—|–)"
+_XSEP = "(?:\\s*(?:~|〜|至|到|-|—|–)\\s*)"
 _XFULL = rf"(?:{_Y}[-/.]{_D}[-/.]{_D}[日号]?|{_Y}年{_D}月{_D}[日号]?|{_D}月{_D}[日号]?)"
 _XMONTH = rf"(?:{_Y}年{_D}月份?|{_Y}[-/.]{_D}(?![-/.\d])|{_D}月份?)"
 _XWORDS = sorted({w.replace("1", "一") for w in _KEYWORD if w not in ("本季", "当季", "上季")}  # 本季新品 is no period

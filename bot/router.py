@@ -10,9 +10,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from analytics.periods import extract_period
-
 from analytics.metrics import FILTER_ALIASES, FILTER_KEYS
+from analytics.periods import extract_period
 from handlers.base import CommandError
 from handlers.registry import Command
 
@@ -28,7 +27,7 @@ _FILLER_RE = re.compile(
     r"几|有|啥|什么|咋样|咱们|我们|现在|目前|一共|总共|报告|统计|下|[，,。.!！~～\s]"
 )
 #: A weak command is dropped when a stronger one is also named ("会话的满意度" → 满意度).
-_WEAK = {"会话量"}
+_WEAK = {"会话量", "客服"}
 
 
 @dataclass
@@ -84,7 +83,9 @@ class Router:
         phrase, leftover = extract_period(rest)
         leftover = self._take_known_values(leftover, parsed, known)
         leftover = " ".join(re.sub(r"[的，,。；;]", " ", leftover).split())
-        if leftover:
+        if leftover and cmd.spec.free_args:
+            parsed.args = leftover.split()
+        elif leftover:
             if phrase is not None:
                 raise CommandError(f"看不懂「{leftover}」。筛选请写成 渠道=淘宝、客服=小王、商品=…；"
                                    f"发送 /帮助 {cmd.spec.name} 查看用法。")
@@ -111,7 +112,8 @@ class Router:
     # -- free text -----------------------------------------------------------------------------
     def _parse_free(self, text: str, known: dict[str, list[str]]) -> Parsed | None:
         found: dict[str, Command] = {}
-        rest = text
+        options = Parsed(self.commands[0])
+        rest = self._take_options(text, options)
         for name in self._free_names:
             pattern = re.escape(name) if not name.isascii() else rf"\b{re.escape(name)}\b"
             if re.search(pattern, rest, re.IGNORECASE):
@@ -127,8 +129,7 @@ class Router:
             options = " 还是 ".join(f"/{n}" for n in found)
             raise CommandError(f"你想查 {options}？一次问一个指标，例如 /{next(iter(found))} 本周。")
         cmd = next(iter(found.values()))
-        parsed = Parsed(cmd)
-        rest = self._take_options(rest, parsed)
+        parsed = Parsed(cmd, filters=options.filters, granularity=options.granularity, explain=options.explain)
         if cmd.spec.takes_period:
             parsed.period_phrase, rest = extract_period(rest)
             self._take_known_values(rest, parsed, known)

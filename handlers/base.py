@@ -64,6 +64,8 @@ class CommandSpec:
     filters: tuple[str, ...] = ("渠道", "客服", "店铺", "商品")
     sensitive: bool = False
     admin_only: bool = False
+    # Words left after the period and filters are arguments (a name), not a period phrase.
+    free_args: bool = False
     examples: tuple[str, ...] = ()
 
 

@@ -1,0 +1,107 @@
+"""/客服: the agent league table, or one agent's profile against the team."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+
+from analytics import breakdown, charts, metrics
+from analytics.breakdown import AgentRow
+from analytics.metrics import MetricError
+from handlers.base import Chart, CommandContext, CommandError, CommandSpec, Reply
+from handlers.charting import chart_path, subtitle
+from handlers.format import fmt_int, fmt_pct, fmt_seconds, window_line
+
+SPEC = CommandSpec(
+    name="客服",
+    aliases=("agents", "agent", "坐席", "客服排行", "排行"),
+    usage="/客服 [姓名] [时间] [渠道=… 店铺=…]",
+    help="客服排行（按满意度，样本太少不排名）；带姓名看个人与团队对比",
+    default_period="本周",
+    filters=("渠道", "店铺"),
+    sensitive=True,
+    free_args=True,
+    examples=("/客服 本周", "/客服 小王 本月", "/客服 上周 渠道=淘宝"),
+)
+
+
+def _line(rank: str, r: AgentRow) -> str:
+    return (f"{rank}{r.agent} 满意度 {fmt_pct(r.csat)}（n={r.rated}）· 首响 {fmt_seconds(r.frt_mean)}"
+            f" · 解决率 {fmt_pct(r.resolution, 0)}（n={r.known}）· 会话 {fmt_int(r.conversations)} · 投诉 {r.complaints}")
+
+
+def _team(rows: list[AgentRow]) -> AgentRow:
+    return AgentRow("团队", *(sum(getattr(r, f) for r in rows) for f in
+                              ("conversations", "rated", "good", "frt_n", "frt_sum", "known", "resolved", "complaints")))
+
+
+async def _league(ctx: CommandContext, rows: list[AgentRow]) -> Reply:
+    min_n = ctx.services.min_agent_n
+    ranked = sorted((r for r in rows if r.rated >= min_n), key=lambda r: (-(r.csat or 0), -r.rated, r.agent))
+    thin = sorted((r for r in rows if r.rated < min_n), key=lambda r: -r.rated)
+    lines = [f"**客服排行 · {ctx.window.phrase}**（按满意度；参评 ≥ {min_n} 才排名）",
+             window_line(ctx.window, ctx.filters)]
+    lines += [_line(f"{i}. ", r) for i, r in enumerate(ranked, 1)]
+    if thin:
+        lines.append("样本不足不排名：" + "、".join(f"{r.agent}（参评 {r.rated}）" for r in thin))
+    team = _team(rows)
+    lines.append(f"团队：满意度 {fmt_pct(team.csat)}（n={team.rated}）· 首响 {fmt_seconds(team.frt_mean)}"
+                 f" · 解决率 {fmt_pct(team.resolution, 0)} · 会话 {fmt_int(team.conversations)}")
+    chart_list: list[Chart] = []
+    if ranked:
+        path = await charts.render(
+            charts.bar_chart, [r.agent for r in ranked], [r.csat * 100 for r in ranked], title="客服满意度排行",
+            unit="%", path=chart_path(ctx, "agents"), counts=[r.rated for r in ranked], subtitle=subtitle(ctx))
+        chart_list.append(Chart(path, f"客服满意度排行 {ctx.window.phrase}"))
+    return Reply("\n".join(lines), title=f"客服排行 · {ctx.window.phrase}", charts=chart_list)
+
+
+def _vs(value: float | None, team: float | None, fmt, lower_better: bool = False) -> str:  # noqa: ANN001
+    if value is None or team is None:
+        return fmt(value)
+    better = value < team if lower_better else value > team
+    word = "优于" if better else ("持平" if value == team else "低于")
+    return f"{fmt(value)}（团队 {fmt(team)}，{word}团队）"
+
+
+def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: list[AgentRow]) -> Reply:
+    me = next(r for r in rows if r.agent == name)
+    team = _team(rows)
+    prev = next((r for r in prev_rows if r.agent == name), None)
+    filters = {**ctx.filters, "agent": name}
+    lines = [f"**{name} · {ctx.window.phrase}**", window_line(ctx.window, filters),
+             f"满意度 {_vs(me.csat, team.csat, fmt_pct)}（参评 {me.rated}）",
+             f"首响均值 {_vs(me.frt_mean, team.frt_mean, fmt_seconds, lower_better=True)}",
+             f"解决率 {_vs(me.resolution, team.resolution, fmt_pct)}（n={me.known}）",
+             f"会话 {fmt_int(me.conversations)}（占团队 {fmt_pct(me.conversations / team.conversations if team.conversations else None)}）"
+             f" · 关联投诉 {me.complaints}"]
+    if me.rated < ctx.services.min_agent_n:
+        lines.append(f"注意：参评 {me.rated} < {ctx.services.min_agent_n}，满意度波动大，仅供参考。")
+    if prev is not None and prev.csat is not None and me.csat is not None:
+        delta = (me.csat - prev.csat) * 100
+        lines.append(f"满意度较上期 {'↑' if delta > 0 else '↓' if delta < 0 else '→'} {abs(delta):.1f} 个百分点"
+                     f"（{fmt_pct(prev.csat)} → {fmt_pct(me.csat)}）")
+    return Reply("\n".join(lines), title=f"客服 {name}")
+
+
+async def handle(ctx: CommandContext) -> Reply:
+    engine, w = ctx.services.engine, ctx.window
+    name = ctx.filters.pop("agent", None) or (ctx.args[0] if ctx.args else None)
+    try:
+        rows, prev_rows = await asyncio.to_thread(
+            lambda: (breakdown.by_agent(engine, w.start, w.end, ctx.filters),
+                     breakdown.by_agent(engine, w.prev_start, w.prev_end, ctx.filters)))
+    except MetricError:
+        raise CommandError("/客服 只支持 渠道= 和 店铺= 筛选。") from None
+    if name is None:
+        if not rows:
+            return Reply(f"{window_line(w, ctx.filters)}\n这段时间没有会话。", title="客服排行")
+        return await _league(ctx, rows)
+    if name not in {r.agent for r in rows}:
+        known = await asyncio.to_thread(metrics.distinct_values, engine, "agent")
+        if name in known:
+            return Reply(f"{window_line(w, {**ctx.filters, 'agent': name})}\n{name} 这段时间没有会话。", title=f"客服 {name}")
+        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.4)
+        hint = f"你是不是想找「{guess[0]}」？" if guess else "发送 /客服 查看全部客服。"
+        raise CommandError(f"没有叫「{name}」的客服。{hint}")
+    return _profile(ctx, name, rows, prev_rows)

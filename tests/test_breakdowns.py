@@ -1,0 +1,101 @@
+"""/客服, /高峰, /概览 and trend series against plain loops, on both databases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from analytics import breakdown
+from analytics.periods import resolve_window
+from bot.app import Bot
+from bot.config import Settings
+from tests import metric_data as md
+
+MONTH = (datetime(2026, 11, 1, tzinfo=md.TZ), md.NOW)
+
+
+@pytest.fixture
+def loaded(engine):
+    rows = md.make_rows()
+    md.load(engine, rows)
+    return engine, rows
+
+
+@pytest.fixture
+def bot(loaded, tmp_path):
+    engine, _ = loaded
+    return Bot(Settings(), engine, clock=lambda: md.NOW, chart_dir=tmp_path / "charts")
+
+
+def test_by_agent_matches_loop(loaded):
+    engine, rows = loaded
+    for flt in [{}, {"channel": "淘宝"}]:
+        got = {r.agent: r for r in breakdown.by_agent(engine, *MONTH, flt)}
+        for agent in md.AGENTS:
+            convs = [c for c in md.convs(rows, *MONTH, flt) if c["agent"] == agent]
+            rated = [c for c in convs if c["rating"] is not None]
+            frt = [c["first_response_seconds"] for c in convs if c["first_response_seconds"] is not None]
+            r = got[agent]
+            assert (r.conversations, r.rated, r.good) == (len(convs), len(rated), sum(c["rating"] >= 4 for c in rated))
+            assert r.frt_n == len(frt) and r.frt_sum == pytest.approx(sum(frt))
+            conv_all = {c["conversation_id"]: c for c in rows.conversations}
+            n_complaints = sum(1 for k in rows.complaints if MONTH[0] <= k["created_at"] < MONTH[1]
+                               and k["conversation_id"] in conv_all and conv_all[k["conversation_id"]]["agent"] == agent
+                               and (not flt or conv_all[k["conversation_id"]]["channel"] == flt["channel"]))
+            assert r.complaints == n_complaints
+
+
+def test_weekday_hour_matches_loop(loaded):
+    engine, rows = loaded
+    matrix = breakdown.weekday_hour_counts(engine, *MONTH, {}, md.TZ)
+    expected = [[0] * 24 for _ in range(7)]
+    for c in md.convs(rows, *MONTH, {}):
+        local = c["started_at"].astimezone(md.TZ)
+        expected[local.weekday()][local.hour] += 1
+    assert matrix == expected
+
+
+def test_series_matches_loop(loaded):
+    engine, rows = loaded
+    window = resolve_window("本月", md.NOW)
+    got = breakdown.series(engine, "csat", window, "week")
+    assert got[0][0] == datetime(2026, 10, 26, tzinfo=md.TZ)  # the Monday of the week containing 11-01
+    for start, value, n in got:
+        lo = max(start, window.start)
+        hi = min(start + (datetime(2026, 11, 2) - datetime(2026, 10, 26)), window.end)
+        exp_value, exp_n = md.expect_csat(rows, lo, hi, {})
+        assert n == exp_n and value == pytest.approx(exp_value)
+
+
+async def test_agent_league_ranks_and_respects_min_n(bot, loaded):
+    _, rows = loaded
+    reply = await bot.ask("/客服 本月")
+    assert reply.ok and reply.charts and reply.charts[0].path.exists()
+    ranked = []
+    for agent in md.AGENTS:
+        rated = [c for c in md.convs(rows, *MONTH, {}) if c["agent"] == agent and c["rating"] is not None]
+        ranked.append((-sum(c["rating"] >= 4 for c in rated) / len(rated), -len(rated), agent))
+    order = [a for _, _, a in sorted(ranked)]
+    lines = [line for line in reply.text.splitlines() if line[:2] in {f"{i}." for i in range(1, 9)}]
+    assert [line.split()[1] for line in lines] == order
+
+    bot.services.min_agent_n = 10_000
+    reply = await bot.ask("/客服 本月")
+    assert "样本不足不排名" in reply.text and "1. " not in reply.text
+
+
+async def test_agent_profile_and_unknown_agent(bot):
+    reply = await bot.ask("/客服 小王 本月")
+    assert reply.ok and "**小王 · 本月**" in reply.text and "团队" in reply.text
+    reply = await bot.ask("/客服 小汪 本月")
+    assert not reply.ok and "小王" in reply.text
+
+
+async def test_peak_and_overview(bot, loaded):
+    reply = await bot.ask("/高峰 本月")
+    assert reply.ok and reply.charts
+    reply = await bot.ask("/概览 本周")
+    assert reply.ok and reply.charts and reply.charts[0].path.stat().st_size < 300_000
+    for name in ["会话量", "满意度", "首响", "解决率", "投诉", "退货率", "差评", "销售"]:
+        assert name in reply.text

@@ -43,17 +43,17 @@ def _month_first(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _shift(dt: datetime, step: Step, times: int = 1) -> datetime:
+def _shift(dt: datetime, step: Step) -> datetime:
     """Move ``dt`` back by ``step``: wall-clock days, calendar months (clamped), or absolute seconds."""
     unit, amount = step
     tz = dt.tzinfo
     if unit == "seconds":
-        return (dt.astimezone(UTC) - timedelta(seconds=amount * times)).astimezone(tz)
+        return (dt.astimezone(UTC) - timedelta(seconds=amount)).astimezone(tz)
     wall = dt.replace(tzinfo=None)
     if unit == "days":
-        wall -= timedelta(days=amount * times)
+        wall -= timedelta(days=amount)
     else:
-        index = wall.year * 12 + wall.month - 1 - int(amount) * times
+        index = wall.year * 12 + wall.month - 1 - int(amount)
         first = _month_first(index)
         if wall.day > calendar.monthrange(first.year, first.month)[1]:
             # 03-31 has no February twin: clamp to the end of that month (= next month's first midnight)

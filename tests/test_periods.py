@@ -281,6 +281,7 @@ BAD = [
     ("下周", "看不懂"),  # no future keywords
     ("近0天", "1 到 3660"),  # N below range
     ("近3661天", "1 到 3660"),  # N above range
+    ("近101年", "1 到 100"),  # years have their own cap
     ("近五千小时", "1 到 3660"),  # numerals are range-checked too
     ("2027年", "还没到"),  # explicit future year
     ("2027-01-01~2027-01-05", "还没到"),  # a range wholly in the future
@@ -332,6 +333,8 @@ EXTRACT = [
     ("商品=618 的投诉", None, "商品=618 的投诉"),  # a filter value is no named day
     ("本季新品的差评", None, "本季新品的差评"),  # 本季 here is a season's products
     ("近3个月复购率", "近3个月", "复购率"),  # months
+    ("满意度 2026-11-01 ~ 2026-11-07 渠道=淘宝", "2026-11-01 ~ 2026-11-07", "满意度 渠道=淘宝"),  # spaced range
+    ("上上周的首响", "上上周", "首响"),  # longest keyword wins over 上周
     ("", None, ""),  # empty
 ]
 

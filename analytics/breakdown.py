@@ -104,3 +104,69 @@ def auto_granularity(window: Window) -> str | None:
     if days <= 190:
         return "week"
     return "month"
+
+
+@dataclass
+class ProductRow:
+    product: str
+    orders: int = 0
+    amount: float = 0.0
+    returns: int = 0
+    reviews: int = 0
+    bad_reviews: int = 0
+    complaints: int = 0
+
+    @property
+    def return_rate(self) -> float | None:
+        return self.returns / self.orders if self.orders else None
+
+    @property
+    def bad_rate(self) -> float | None:
+        return self.bad_reviews / self.reviews if self.reviews else None
+
+
+def sales_by(engine: Engine, dimension: str, start: datetime, end: datetime,
+             filters: dict[str, str] | None = None) -> list[tuple[str, int, float]]:
+    """(value, orders, amount ¥) per channel or product over [start, end), largest amount first."""
+    from analytics.metrics import ORDER, _order_where
+
+    col = ORDER.c[dimension]
+    amount = func.coalesce(func.sum(ORDER.c.amount_fen), 0)
+    stmt = (select(col, func.count(), amount).where(*_order_where(start, end, dict(filters or {})), col.is_not(None))
+            .group_by(col).order_by(amount.desc(), col.asc()))
+    with engine.connect() as conn:
+        return [(str(v), int(n), int(a) / 100) for v, n, a in conn.execute(stmt)]
+
+
+def product_view(engine: Engine, start: datetime, end: datetime,
+                 filters: dict[str, str] | None = None) -> list[ProductRow]:
+    """Per product: what sells (orders, amount), what comes back (returns), what gets bad reviews and complaints."""
+    from analytics.metrics import COMPLAINT, RETURN, REVIEW, _return_where
+
+    filters = dict(filters or {})
+    rows: dict[str, ProductRow] = {}
+    for product, n, amount in sales_by(engine, "product", start, end, filters):
+        rows[product] = ProductRow(product, orders=n, amount=amount)
+
+    def row(p: str) -> ProductRow:
+        return rows.setdefault(p, ProductRow(p))
+
+    bad = func.sum(case((REVIEW.c.rating <= 2, 1), else_=0))
+    with engine.connect() as conn:
+        stmt = select(RETURN.c.product, func.count()).where(*_return_where(start, end, filters),
+                                                            RETURN.c.product.is_not(None)).group_by(RETURN.c.product)
+        for p, n in conn.execute(stmt):
+            row(p).returns = int(n)
+        review_where = [REVIEW.c.created_at >= start, REVIEW.c.created_at < end, REVIEW.c.product.is_not(None)]
+        if "product" in filters:
+            review_where.append(REVIEW.c.product == filters["product"])
+        if "channel" not in filters:
+            for p, n, b in conn.execute(select(REVIEW.c.product, func.count(), bad).where(*review_where)
+                                        .group_by(REVIEW.c.product)):
+                row(p).reviews, row(p).bad_reviews = int(n), int(b or 0)
+        complaint_where = [COMPLAINT.c.created_at >= start, COMPLAINT.c.created_at < end, COMPLAINT.c.product.is_not(None),
+                           *[COMPLAINT.c[k] == v for k, v in filters.items()]]
+        for p, n in conn.execute(select(COMPLAINT.c.product, func.count()).where(*complaint_where)
+                                 .group_by(COMPLAINT.c.product)):
+            row(p).complaints = int(n)
+    return sorted(rows.values(), key=lambda r: (-r.amount, r.product))

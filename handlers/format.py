@@ -7,12 +7,6 @@ from analytics.periods import Window
 
 _COLUMN_TO_CN = {v: k for k, v in FILTER_KEYS.items()}
 
-_PREV_LABELS = {
-    "今天": "昨日同期", "本周": "上周同期", "本月": "上月同期", "本季度": "上季度同期", "今年": "去年同期",
-    "昨天": "前天", "前天": "大前天", "上周": "上上周", "上月": "前一个月", "上季度": "前一个季度", "去年": "前年",
-}
-
-
 def fmt_int(n: int | float | None) -> str:
     return "—" if n is None else f"{int(round(n)):,}"
 
@@ -57,7 +51,8 @@ def window_line(window: Window, filters: dict[str, str]) -> str:
 
 
 def prev_label(window: Window) -> str:
-    return _PREV_LABELS.get(window.phrase, "上一期")
+    """What the comparison window is called: 上周同期, 前天, 9月 …"""
+    return window.prev_phrase
 
 
 def arrow(delta: float) -> str:

@@ -60,6 +60,11 @@ def parse_xml(text: str | bytes) -> Element:
     return root
 
 
+def _is_int(value: str) -> bool:
+    """ASCII digits only (``"²".isdigit()`` is True but ``int("²")`` fails)."""
+    return value.isascii() and value.isdigit()
+
+
 def _field(root: Element, name: str) -> str:
     node = root.find(name)
     return (node.text or "").strip() if node is not None else ""
@@ -84,7 +89,7 @@ def parse_message(inner_xml: str, *, corp_id: str = "") -> IncomingMessage | Non
     if not text:
         return None
     msg_id = _field(root, "MsgId") or f"{user}:{created}"
-    received = datetime.fromtimestamp(int(created), UTC) if created.isdigit() else None
+    received = datetime.fromtimestamp(int(created), UTC) if _is_int(created) and len(created) <= 12 else None
     agent = _field(root, "AgentID")
     return IncomingMessage(
         platform=PLATFORM, message_id=msg_id, chat_id=user, user_id=user, text=text,
@@ -124,7 +129,7 @@ class WeComCallback:
         return bool(s.corp_id and s.token.get_secret_value() and s.encoding_aes_key.get_secret_value())
 
     def _fresh(self, timestamp: str) -> bool:
-        if not timestamp.isdigit():
+        if not _is_int(timestamp):
             return False
         return abs(self.clock() - int(timestamp)) <= self.settings.timestamp_tolerance_seconds
 

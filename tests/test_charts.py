@@ -289,13 +289,19 @@ def test_small_multiples_colours_changes_by_direction() -> None:
     assert colour["↑ 3"] == style.NEUTRAL
 
 
-def test_long_values_shrink_to_fit_their_tile() -> None:
-    panels = [charts.Panel("销售额", "¥123,456,789,012.35", "", [], None)] * 3
+def test_long_values_are_never_cut_but_shrink_or_take_fewer_columns() -> None:
+    value = "¥123,456,789,012.35"
+    panels = [charts.Panel("销售额", value, "↑ 12.0% 较上周同期", [1.0, 2.0], True)] * 3
     figure = charts.small_multiples_figure(panels, title="概览", columns=3)
     renderer = figure.canvas.get_renderer()
-    for text in _texts(figure):
-        if text.get_text().startswith("¥"):
-            assert text.get_window_extent(renderer).width < (720 - 64) / 3
+    tiles = [patch.get_window_extent(renderer) for patch in figure.patches]
+    assert len(tiles) == 3 and len({round(t.width) for t in tiles}) == 1
+    assert tiles[0].width > (720 - 64) / 3, "three columns cannot hold this value; the grid narrows"
+    shown = [t for t in _texts(figure) if t.get_text().startswith("¥")]
+    assert [t.get_text() for t in shown] == [value] * 3
+    for text in shown:
+        box = text.get_window_extent(renderer)
+        assert any(t.x0 <= box.x0 and box.x1 <= t.x1 and t.y0 <= box.y0 and box.y1 <= t.y1 for t in tiles)
 
 
 # ---------------------------------------------------------------- numbers and text fitting

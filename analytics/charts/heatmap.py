@@ -126,8 +126,7 @@ def _colour_legend(page: Page, x: float, y: float, low: float, high: float, valu
     page.text(x - 4, y, low_text, LABEL_CSS, color=MUTED, ha="left", va="center")
     bar_left = x + text_width(low_text, LABEL_CSS) + 8
     bar_width, bar_height = LEGEND_BAR_PX
-    ax = page.axes(bar_left, y - bar_height / 2, bar_width, bar_height)
-    plain_axes(ax)
-    ax.imshow(np.linspace(0, 1, 64)[None, :], cmap=SCALE, aspect="auto", extent=(0, 1, 0, 1))
+    gradient = np.repeat(SCALE(np.linspace(0, 1, bar_width))[None, :, :], bar_height, axis=0)
+    page.figure.figimage(gradient, xo=bar_left, yo=page.height - y - bar_height / 2, origin="upper")
     page.text(bar_left + bar_width + 8, y, value_format.format(high), LABEL_CSS, color=MUTED,
               ha="left", va="center")

@@ -30,17 +30,17 @@ from analytics.charts.style import (
     Header,
     Page,
     empty_page,
-    plain_axes,
     px,
     text_width,
     truncate,
+    wrap,
 )
 
 GAP_PX = 16
 PAD_PX = 20
 NAME_CSS = 13
 SPARK_PX = 64
-MIN_VALUE_CSS = 14
+MIN_VALUE_CSS = 13
 MAX_COLUMNS = 4
 
 
@@ -64,29 +64,47 @@ def small_multiples(panels: Sequence[Panel], *, title: str, path: Path, subtitle
 
 def small_multiples_figure(panels: Sequence[Panel], *, title: str, subtitle: str = "",
                            columns: int = 2) -> Figure:
-    """Tiles in reading order, ``columns`` per row (1–4). Long values shrink to fit their
-    tile, long names and changes are cut with …"""
+    """Tiles in reading order, ``columns`` per row (1–4). A value is never cut: it shrinks to
+    fit its tile, and if even the smallest size does not fit, the grid gets fewer columns.
+    Changes wrap onto a second line; long names are cut with …"""
     if not panels:
         return empty_page(title, subtitle)
-    columns = max(1, min(MAX_COLUMNS, columns, len(panels)))
+    columns = _fitting_columns(panels, max(1, min(MAX_COLUMNS, columns, len(panels))))
     header = Header.of(title, subtitle)
-    tile_w = (WIDTH_PX - 2 * MARGIN_PX - (columns - 1) * GAP_PX) / columns
-    tile_h = _tile_height()
+    tile_w = _tile_width(columns)
+    changes = [wrap(p.change, LABEL_CSS, tile_w - 2 * PAD_PX) if p.change else [] for p in panels]
+    change_lines = max(1, max(len(lines) for lines in changes))
+    tile_h = _tile_height(change_lines)
     rows = math.ceil(len(panels) / columns)
     top = header.height + 18
     page = Page(top + rows * tile_h + (rows - 1) * GAP_PX + MARGIN_PX * 0.8)
     header.draw(page)
-    for i, panel in enumerate(panels):
+    for i, (panel, change) in enumerate(zip(panels, changes, strict=True)):
         row, col = divmod(i, columns)
-        _draw_tile(page, panel, MARGIN_PX + col * (tile_w + GAP_PX), top + row * (tile_h + GAP_PX), tile_w, tile_h)
+        box = (MARGIN_PX + col * (tile_w + GAP_PX), top + row * (tile_h + GAP_PX), tile_w, tile_h)
+        _draw_tile(page, panel, change, *box)
     return page.figure
 
 
-def _tile_height() -> float:
-    return PAD_PX + px(NAME_CSS) * 1.4 + px(BIG_CSS) * 1.3 + px(LABEL_CSS) * 1.5 + 10 + SPARK_PX + PAD_PX
+def _tile_width(columns: int) -> float:
+    return (WIDTH_PX - 2 * MARGIN_PX - (columns - 1) * GAP_PX) / columns
 
 
-def _draw_tile(page: Page, panel: Panel, x: float, y: float, w: float, h: float) -> None:
+def _fitting_columns(panels: Sequence[Panel], columns: int) -> int:
+    """The most columns (up to the requested) at which every value fits at the smallest size."""
+    while columns > 1 and any(
+        text_width(p.value, MIN_VALUE_CSS) > _tile_width(columns) - 2 * PAD_PX for p in panels
+    ):
+        columns -= 1
+    return columns
+
+
+def _tile_height(change_lines: int) -> float:
+    return (PAD_PX + px(NAME_CSS) * 1.4 + px(BIG_CSS) * 1.3 + px(LABEL_CSS) * 1.35 * change_lines + 14
+            + SPARK_PX + PAD_PX)
+
+
+def _draw_tile(page: Page, panel: Panel, change: list[str], x: float, y: float, w: float, h: float) -> None:
     page.figure.patches.append(FancyBboxPatch(
         (x, page.height - y - h), w, h, boxstyle="round,pad=0,rounding_size=14",
         transform=IdentityTransform(), facecolor=TILE, edgecolor="none", zorder=-1,  # under the sparkline axes
@@ -96,37 +114,38 @@ def _draw_tile(page: Page, panel: Panel, x: float, y: float, w: float, h: float)
     page.text(x + PAD_PX, cursor, truncate(panel.title, NAME_CSS, inner), NAME_CSS, color=MUTED, va="top")
     cursor += px(NAME_CSS) * 1.4
     size = _fitting_size(panel.value, inner)
-    page.text(x + PAD_PX, cursor, truncate(panel.value, size, inner), size, color=INK, va="top")
+    value = truncate(panel.value, size, inner)  # only bites when even one column is too narrow
+    page.text(x + PAD_PX, cursor + (px(BIG_CSS) - px(size)) * 0.6, value, size, color=INK, va="top")
     cursor += px(BIG_CSS) * 1.3
-    if panel.change:
-        colour = {True: GOOD, False: BAD, None: NEUTRAL}[panel.good]
-        page.text(x + PAD_PX, cursor, truncate(panel.change, LABEL_CSS, inner), LABEL_CSS, color=colour, va="top")
-    cursor += px(LABEL_CSS) * 1.5 + 10
-    _sparkline(page, panel.points, x + PAD_PX, cursor, inner, SPARK_PX)
+    colour = {True: GOOD, False: BAD, None: NEUTRAL}[panel.good]
+    for line in change:
+        page.text(x + PAD_PX, cursor, line, LABEL_CSS, color=colour, va="top")
+        cursor += px(LABEL_CSS) * 1.35
+    sparkline_top = y + h - PAD_PX - SPARK_PX
+    _sparkline(page, panel.points, x + PAD_PX, sparkline_top, inner, SPARK_PX)
 
 
 def _fitting_size(value: str, width: float) -> float:
     """The largest size from BIG_CSS down to MIN_VALUE_CSS at which ``value`` fits."""
     size = float(BIG_CSS)
     while size > MIN_VALUE_CSS and text_width(value, size) > width:
-        size -= 1
+        size -= 0.5
     return size
 
 
 def _sparkline(page: Page, points: Sequence[float | None], x: float, y: float, w: float, h: float) -> None:
+    """The series as a line in the box (x, y, w, h), NaN gaps kept, the last point dotted.
+    Drawn straight onto the figure: an Axes per tile would cost more than the whole chart."""
     values = [float(v) if is_number(v) else math.nan for v in points]
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return
-    ax = page.axes(x, y, w, h)
-    plain_axes(ax)
-    ax.patch.set_alpha(0)
     lo, hi = min(finite), max(finite)
     pad = (hi - lo) * 0.12 or abs(hi) * 0.1 or 1.0
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.set_xlim(-0.4, max(len(values) - 1, 1) + 0.4)
-    xs = range(len(values))
-    ax.plot(xs, values, color=ACCENT, linewidth=2.4, solid_capstyle="round", solid_joinstyle="round")
+    slots = max(len(values) - 1, 1) + 0.8
+    xs = [x + w * (i + 0.4) / slots for i in range(len(values))]
+    ys = [y + h * (1 - (v - lo + pad) / (hi - lo + 2 * pad)) for v in values]
+    page.line(xs, ys, color=ACCENT, linewidth=2.4, solid_capstyle="round", solid_joinstyle="round")
     last = max(i for i, v in enumerate(values) if math.isfinite(v))
-    ax.plot([last], [values[last]], "o", color=ACCENT, markersize=6.5, markeredgecolor=BACKGROUND,
-            markeredgewidth=1.5)
+    page.line([xs[last]], [ys[last]], marker="o", color=ACCENT, markersize=6.5, markeredgecolor=BACKGROUND,
+              markeredgewidth=1.5, linestyle="none")

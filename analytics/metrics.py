@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from analytics import rollups
 from analytics.store.models import Complaint, Conversation, Message, Order, Return, Review
 
 CONV = Conversation.__table__
@@ -88,26 +89,40 @@ def count_conversations(conn: Connection, start: datetime, end: datetime, filter
     return conn.execute(select(func.count()).select_from(CONV).where(*_conv_where(start, end, filters))).scalar_one()
 
 
+def _count_convs(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> int:
+    """Conversation count from the rollups when they can answer, else from raw rows."""
+    sums = rollups.totals(conn, "conversations", start, end, filters)
+    return int(sums["n"]) if sums is not None else count_conversations(conn, start, end, filters)
+
+
 def _conversations(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
-    n = count_conversations(conn, start, end, filters)
+    n = _count_convs(conn, start, end, filters)
     return MetricResult("conversations", float(n), n)
 
 
 def _csat(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
-    rated = func.count(CONV.c.rating)
-    good = func.sum(case((CONV.c.rating >= 4, 1), else_=0))
-    row = conn.execute(select(func.count(), rated, good).where(*_conv_where(start, end, filters))).one()
-    total, n_rated, n_good = row[0], row[1] or 0, row[2] or 0
+    sums = rollups.totals(conn, "conversations", start, end, filters)
+    if sums is not None:
+        total, n_rated, n_good = int(sums["n"]), int(sums["rated"]), int(sums["good"])
+    else:
+        rated = func.count(CONV.c.rating)
+        good = func.sum(case((CONV.c.rating >= 4, 1), else_=0))
+        row = conn.execute(select(func.count(), rated, good).where(*_conv_where(start, end, filters))).one()
+        total, n_rated, n_good = row[0], row[1] or 0, row[2] or 0
     return MetricResult("csat", _ratio(n_good, n_rated), n_rated,
                         {"conversations": total, "rated": n_rated, "good": n_good,
                          "participation": _ratio(n_rated, total)})
 
 
 def _resolution(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
-    known = func.count(CONV.c.resolved)
-    solved = func.sum(case((CONV.c.resolved.is_(True), 1), else_=0))
-    row = conn.execute(select(func.count(), known, solved).where(*_conv_where(start, end, filters))).one()
-    total, n_known, n_solved = row[0], row[1] or 0, row[2] or 0
+    sums = rollups.totals(conn, "conversations", start, end, filters)
+    if sums is not None:
+        total, n_known, n_solved = int(sums["n"]), int(sums["resolved_known"]), int(sums["resolved"])
+    else:
+        known = func.count(CONV.c.resolved)
+        solved = func.sum(case((CONV.c.resolved.is_(True), 1), else_=0))
+        row = conn.execute(select(func.count(), known, solved).where(*_conv_where(start, end, filters))).one()
+        total, n_known, n_solved = row[0], row[1] or 0, row[2] or 0
     return MetricResult("resolution", _ratio(n_solved, n_known), n_known,
                         {"conversations": total, "known": n_known, "resolved": n_solved})
 
@@ -132,8 +147,13 @@ def percentile(conn: Connection, column, where: list, n: int, q: float) -> float
 def _frt(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     col = CONV.c.first_response_seconds
     where = [*_conv_where(start, end, filters), col.is_not(None)]
-    fast = func.sum(case((col <= 30, 1), else_=0))
-    n, mean, n_fast = conn.execute(select(func.count(), func.avg(col), fast).where(*where)).one()
+    sums = rollups.totals(conn, "conversations", start, end, filters)
+    if sums is not None:  # mean and 30-second share from the rollups; median and P90 need the raw values
+        n, n_fast = int(sums["frt_n"]), int(sums["frt_le30"])
+        mean = sums["frt_sum"] / n if n else None
+    else:
+        fast = func.sum(case((col <= 30, 1), else_=0))
+        n, mean, n_fast = conn.execute(select(func.count(), func.avg(col), fast).where(*where)).one()
     return MetricResult("frt", float(mean) if mean is not None else None, n,
                         {"median": percentile(conn, col, where, n, 0.5), "p90": percentile(conn, col, where, n, 0.9),
                          "within_30s": _ratio(n_fast, n)})
@@ -160,13 +180,19 @@ def _top(conn: Connection, column, where: list, limit: int = 5) -> list[tuple[st
 
 def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     where = _complaint_where(start, end, filters)
-    n = conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
+    sums = rollups.totals(conn, "complaints", start, end, filters)
+    if sums is not None:
+        n = int(sums["n"])
+        tops = {dim: rollups.top(conn, "complaints", dim, start, end, filters) for dim in ("category", "product")}
+    else:
+        n = conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
+        tops = {"category": _top(conn, COMPLAINT.c.category, where), "product": _top(conn, COMPLAINT.c.product, where)}
     conv_filters = {k: v for k, v in filters.items() if k != "product"}
-    convs = None if "product" in filters else count_conversations(conn, start, end, conv_filters)
+    convs = None if "product" in filters else _count_convs(conn, start, end, conv_filters)
     rate = n * 1000 / convs if convs else None
     return MetricResult("complaints", float(n), n, {"conversations": convs, "per_mille": rate},
-                        {"category": _top(conn, COMPLAINT.c.category, where),
-                         "product": _top(conn, COMPLAINT.c.product, where)})
+                        {dim: found if found is not None else _top(conn, COMPLAINT.c[dim], where)
+                         for dim, found in tops.items()})
 
 
 def _order_where(start: datetime, end: datetime, filters: dict[str, str]) -> list:
@@ -188,11 +214,23 @@ def _return_where(start: datetime, end: datetime, filters: dict[str, str]) -> li
 
 def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     rwhere = _return_where(start, end, filters)
-    n_returns = conn.execute(select(func.count()).select_from(RETURN).where(*rwhere)).scalar_one()
-    n_orders = conn.execute(select(func.count()).select_from(ORDER).where(*_order_where(start, end, filters))).scalar_one()
+    sums = rollups.totals(conn, "returns", start, end, filters)
+    if sums is not None:
+        n_returns = int(sums["n"])
+        tops = {dim: rollups.top(conn, "returns", dim, start, end, filters) for dim in ("reason", "product")}
+    else:
+        n_returns = conn.execute(select(func.count()).select_from(RETURN).where(*rwhere)).scalar_one()
+        tops = {"reason": None, "product": None}
+    orders = rollups.totals(conn, "orders", start, end, filters)
+    if orders is not None:
+        n_orders = int(orders["n"])
+    else:
+        n_orders = conn.execute(select(func.count()).select_from(ORDER)
+                                .where(*_order_where(start, end, filters))).scalar_one()
     return MetricResult("return_rate", _ratio(n_returns, n_orders), n_orders,
                         {"returns": n_returns, "orders": n_orders},
-                        {"reason": _top(conn, RETURN.c.reason, rwhere), "product": _top(conn, RETURN.c.product, rwhere)})
+                        {dim: found if found is not None else _top(conn, RETURN.c[dim], rwhere)
+                         for dim, found in tops.items()})
 
 
 def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
@@ -207,20 +245,37 @@ def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[
 def _bad_reviews(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     where = [REVIEW.c.created_at >= start, REVIEW.c.created_at < end,
              *_filter_clause(REVIEW, filters, {"product": REVIEW.c.product})]
-    bad = func.sum(case((REVIEW.c.rating <= 2, 1), else_=0))
-    n, n_bad = conn.execute(select(func.count(), bad).where(*where)).one()
-    return MetricResult("bad_reviews", _ratio(n_bad, n), n, {"reviews": n, "bad": n_bad or 0},
-                        {"product": _top(conn, REVIEW.c.product, [*where, REVIEW.c.rating <= 2])})
+    sums = rollups.totals(conn, "reviews", start, end, filters)
+    if sums is not None:
+        n, n_bad = int(sums["n"]), int(sums["bad"])
+        top = rollups.top(conn, "reviews", "product", start, end, filters, measure="bad")
+    else:
+        bad = func.sum(case((REVIEW.c.rating <= 2, 1), else_=0))
+        n, n_bad = conn.execute(select(func.count(), bad).where(*where)).one()
+        top = None
+    if top is None:
+        top = _top(conn, REVIEW.c.product, [*where, REVIEW.c.rating <= 2])
+    return MetricResult("bad_reviews", _ratio(n_bad, n), n, {"reviews": n, "bad": n_bad or 0}, {"product": top})
 
 
 def _sales(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
-    where = _order_where(start, end, filters)
-    n, total = conn.execute(select(func.count(), func.sum(ORDER.c.amount_fen)).where(*where)).one()
+    sums = rollups.totals(conn, "orders", start, end, filters)
+    if sums is not None:
+        n, total = int(sums["n"]), int(sums["amount_fen"])
+    else:
+        where = _order_where(start, end, filters)
+        n, total = conn.execute(select(func.count(), func.sum(ORDER.c.amount_fen)).where(*where)).one()
     amount = (total or 0) / 100
     return MetricResult("sales", amount, n, {"orders": n, "amount": amount, "aov": amount / n if n else None})
 
 
 def _sentiment(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+    sums = rollups.totals(conn, "messages", start, end, filters)
+    if sums is not None:
+        n, n_neg = int(sums["n"]), int(sums["neg"])
+        mean = sums["score_sum"] / n if n else None
+        return MetricResult("sentiment", mean, n,
+                            {"messages": n, "negative": n_neg, "negative_share": _ratio(n_neg, n)})
     where = [MSG.c.sent_at >= start, MSG.c.sent_at < end, MSG.c.sender == "customer", MSG.c.sentiment.is_not(None)]
     if filters:
         sub = select(CONV.c.conversation_id).where(*_filter_clause(CONV, filters, _conv_filter_cols()))

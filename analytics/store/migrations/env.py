@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import analytics.store.audit  # noqa: F401  (the audit_log table)
 import analytics.store.models  # noqa: F401  (registers the tables on the metadata)
 import analytics.store.outbox  # noqa: F401  (the outbox table)
+import analytics.store.rollup_models  # noqa: F401  (rollup tables)
 
 target_metadata = SQLModel.metadata
 config = context.config

@@ -1,0 +1,224 @@
+"""What each rollup aggregates, the dialect-aware bucket expressions, and how a window is covered.
+
+A :class:`RollupSpec` names the raw rows behind a rollup table (source, time column, extra
+conditions), its dimensions (rollup column → raw expression) and its measures (rollup column →
+raw aggregate). The same expressions build the hourly buckets (``INSERT … SELECT … GROUP BY``) and
+answer the partial edge hours of a window straight from raw rows, so both halves agree by
+construction. Coarser grains (day, month) are sums of the finer rollup rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Table, case, func, literal_column
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from analytics.store.models import Complaint, Conversation, Message, Order, Return, Review
+from analytics.store.rollup_models import (
+    RollupComplaints,
+    RollupConversations,
+    RollupMessages,
+    RollupOrders,
+    RollupReturns,
+    RollupReviews,
+)
+
+CONV = Conversation.__table__
+MSG = Message.__table__
+COMPLAINT = Complaint.__table__
+ORDER = Order.__table__
+RETURN = Return.__table__
+REVIEW = Review.__table__
+
+HOUR, DAY, MONTH = "h", "d", "m"
+COARSE_TO_FINE = (MONTH, DAY, HOUR)
+
+
+@dataclass(frozen=True)
+class RollupSpec:
+    kind: str  # also the raw kind whose rows it counts
+    table: Table
+    source: FromClause  # the raw table, or the raw table LEFT JOIN the table its dimensions come from
+    time: ColumnElement
+    id_column: ColumnElement
+    dims: dict[str, ColumnElement]
+    measures: dict[str, ColumnElement]
+    floats: frozenset[str] = frozenset()  # measures summed as floats; the rest are integers
+    where: tuple[ColumnElement, ...] = ()
+
+    def coerce(self, name: str, value: object) -> int | float:
+        if value is None:
+            return 0.0 if name in self.floats else 0
+        return float(value) if name in self.floats else int(value)  # type: ignore[arg-type]
+
+
+def _count_if(condition: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _build_specs() -> dict[str, RollupSpec]:
+    frt = CONV.c.first_response_seconds
+    conv_of_complaint = COMPLAINT.outerjoin(CONV, COMPLAINT.c.conversation_id == CONV.c.conversation_id)
+    conv_of_message = MSG.outerjoin(CONV, MSG.c.conversation_id == CONV.c.conversation_id)
+    order_of_return = RETURN.outerjoin(ORDER, RETURN.c.order_id == ORDER.c.order_id)
+    specs = [
+        RollupSpec(
+            "conversations", RollupConversations.__table__, CONV, CONV.c.started_at, CONV.c.conversation_id,
+            {"channel": CONV.c.channel, "shop": CONV.c.shop, "agent": CONV.c.agent},
+            {"n": func.count(), "rated": func.count(CONV.c.rating), "good": _count_if(CONV.c.rating >= 4),
+             "resolved_known": func.count(CONV.c.resolved), "resolved": _count_if(CONV.c.resolved.is_(True)),
+             "frt_n": func.count(frt), "frt_sum": func.coalesce(func.sum(frt), 0.0), "frt_le30": _count_if(frt <= 30)},
+            floats=frozenset({"frt_sum"}),
+        ),
+        RollupSpec(
+            "complaints", RollupComplaints.__table__, conv_of_complaint, COMPLAINT.c.created_at,
+            COMPLAINT.c.complaint_id,
+            {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product, "category": COMPLAINT.c.category,
+             "agent": CONV.c.agent, "shop": CONV.c.shop},
+            {"n": func.count()},
+        ),
+        RollupSpec(
+            "orders", RollupOrders.__table__, ORDER, ORDER.c.created_at, ORDER.c.order_id,
+            {"channel": ORDER.c.channel, "product": ORDER.c.product},
+            {"n": func.count(), "amount_fen": func.coalesce(func.sum(ORDER.c.amount_fen), 0)},
+        ),
+        RollupSpec(
+            "returns", RollupReturns.__table__, order_of_return, RETURN.c.created_at, RETURN.c.return_id,
+            {"product": RETURN.c.product, "channel": ORDER.c.channel, "reason": RETURN.c.reason},
+            {"n": func.count()},
+        ),
+        RollupSpec(
+            "reviews", RollupReviews.__table__, REVIEW, REVIEW.c.created_at, REVIEW.c.review_id,
+            {"product": REVIEW.c.product},
+            {"n": func.count(), "bad": _count_if(REVIEW.c.rating <= 2)},
+        ),
+        RollupSpec(
+            "messages", RollupMessages.__table__, conv_of_message, MSG.c.sent_at, MSG.c.message_id,
+            {"channel": CONV.c.channel, "shop": CONV.c.shop, "agent": CONV.c.agent},
+            {"n": func.count(), "score_sum": func.coalesce(func.sum(MSG.c.sentiment), 0.0),
+             "neg": _count_if(MSG.c.sentiment_label == "neg")},
+            floats=frozenset({"score_sum"}),
+            where=(MSG.c.sender == "customer", MSG.c.sentiment.is_not(None)),
+        ),
+    ]
+    return {spec.kind: spec for spec in specs}
+
+
+SPECS: dict[str, RollupSpec] = _build_specs()
+
+# Which rollups a batch of a raw kind can change: its own, and those whose dimensions come from it
+# (a conversation's agent labels its complaints and messages; an order's channel labels its returns;
+# new messages change the derived first response time of their conversations).
+AFFECTED: dict[str, tuple[str, ...]] = {
+    "conversations": ("conversations", "complaints", "messages"),
+    "messages": ("messages", "conversations"),
+    "complaints": ("complaints",),
+    "orders": ("orders", "returns"),
+    "returns": ("returns",),
+    "reviews": ("reviews",),
+}
+# The raw column that ties a rollup's rows to the row its borrowed dimensions come from.
+LINKS: dict[str, ColumnElement] = {
+    "complaints": COMPLAINT.c.conversation_id,
+    "messages": MSG.c.conversation_id,
+    "returns": RETURN.c.order_id,
+}
+
+
+# -- bucket expressions ----------------------------------------------------------------------------
+
+# SQLite keeps UTCDateTime values as 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC: a bucket start is a
+# prefix of that text padded back to the same format, so it compares equal to a bound datetime.
+_SQLITE_BUCKET = {HOUR: (13, ":00:00.000000"), DAY: (10, " 00:00:00.000000"), MONTH: (7, "-01 00:00:00.000000")}
+_PG_UNIT = {HOUR: "'hour'", DAY: "'day'", MONTH: "'month'"}
+
+
+def bucket_expr(column: ColumnElement, grain: str, dialect: str) -> ColumnElement:
+    """Start of the UTC ``grain`` bucket ``column`` falls in, in the column's own storage type.
+
+    Literals (not bound parameters) so the expression in SELECT and GROUP BY is textually identical,
+    which PostgreSQL requires.
+    """
+    if dialect == "postgresql":
+        utc = literal_column("'UTC'")
+        truncated = func.date_trunc(literal_column(_PG_UNIT[grain]), func.timezone(utc, column))
+        return func.timezone(utc, truncated)  # timestamp read as UTC -> timestamptz, whatever the session zone
+    length, pad = _SQLITE_BUCKET[grain]
+    return func.substr(column, literal_column("1"), literal_column(str(length))).concat(literal_column(f"'{pad}'"))
+
+
+# -- calendar arithmetic in UTC --------------------------------------------------------------------
+
+def floor(dt: datetime, grain: str) -> datetime:
+    dt = dt.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if grain in (DAY, MONTH):
+        dt = dt.replace(hour=0)
+    if grain == MONTH:
+        dt = dt.replace(day=1)
+    return dt
+
+
+def step(dt: datetime, grain: str) -> datetime:
+    """The start of the next bucket after the bucket starting at ``dt``."""
+    if grain == HOUR:
+        return dt + timedelta(hours=1)
+    if grain == DAY:
+        return dt + timedelta(days=1)
+    return dt.replace(year=dt.year + 1, month=1) if dt.month == 12 else dt.replace(month=dt.month + 1)
+
+
+def ceil(dt: datetime, grain: str) -> datetime:
+    low = floor(dt, grain)
+    return low if low == dt else step(low, grain)
+
+
+Range = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Cover:
+    """[start, end) as whole rollup buckets (grain, lo, hi) plus raw edge ranges shorter than an hour."""
+
+    buckets: tuple[tuple[str, datetime, datetime], ...]
+    raw: tuple[Range, ...]
+
+
+def cover(start: datetime, end: datetime) -> Cover | None:
+    """Split a window into the coarsest whole buckets; None when it holds no whole hour."""
+    first, last = ceil(start, HOUR), floor(end, HOUR)
+    if first >= last:
+        return None
+    raw = tuple(r for r in ((start, first), (last, end)) if r[0] < r[1])
+    buckets: list[tuple[str, datetime, datetime]] = []
+
+    def fill(lo: datetime, hi: datetime, level: int) -> None:
+        grain = COARSE_TO_FINE[level]
+        if grain == HOUR:
+            buckets.append((HOUR, lo, hi))
+            return
+        a, b = ceil(lo, grain), floor(hi, grain)
+        if a >= b:
+            fill(lo, hi, level + 1)
+            return
+        if lo < a:
+            fill(lo, a, level + 1)
+        buckets.append((grain, a, b))
+        if b < hi:
+            fill(b, hi, level + 1)
+
+    fill(first, last, 0)
+    return Cover(tuple(buckets), raw)
+
+
+def merge_hours(hours: list[datetime]) -> list[Range]:
+    """Sorted hour starts as contiguous [lo, hi) ranges."""
+    ranges: list[Range] = []
+    for hour in hours:
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1] = (ranges[-1][0], hour + timedelta(hours=1))
+        else:
+            ranges.append((hour, hour + timedelta(hours=1)))
+    return ranges

@@ -1,0 +1,300 @@
+"""Rollups: metric answers that do not grow with the raw data.
+
+Counts and sums per UTC hour, day and month and per filter dimension live in the ``rollup_*`` tables
+(:mod:`analytics.store.rollup_models`, definitions in :mod:`analytics.rollup_specs`). A window is
+answered from the coarsest whole buckets inside it plus the partial edge hours from raw rows (indexed
+by time), so the result equals the raw computation exactly (floating sums up to rounding).
+
+Maintenance:
+
+- :func:`refresh` recomputes given hours of one rollup from raw rows (delete + ``INSERT … SELECT …
+  GROUP BY``), then the days and months that contain them from the finer rollup rows.
+- :func:`before_batch` / :func:`after_batch` wrap every import batch (``analytics.ingest``): the hours
+  of the new rows *and* the old hours of updated rows are refreshed, plus the rollups whose dimensions
+  come from the batch (a re-imported conversation with a new agent re-buckets its complaints and
+  messages), so late-arriving and re-imported rows stay correct.
+- :func:`rebuild` recomputes everything (``csbot rollups rebuild``).
+
+A rollup is read only once it is complete (``rollup_state.ready``): after :func:`rebuild`, or after
+the first import batch of its kind, which builds it from whatever raw rows exist. Code that writes raw
+rows without the import layer must call :func:`refresh`, :func:`rebuild` or :func:`invalidate`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from analytics.rollup_specs import (
+    AFFECTED,
+    DAY,
+    HOUR,
+    LINKS,
+    MONTH,
+    SPECS,
+    Cover,
+    RollupSpec,
+    bucket_expr,
+    cover,
+    floor,
+    merge_hours,
+    step,
+)
+from analytics.store.rollup_models import NULL_KEY, RollupState
+
+log = logging.getLogger(__name__)
+
+STATE = RollupState.__table__
+KINDS = tuple(SPECS)
+_CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
+
+_enabled: ContextVar[bool] = ContextVar("rollups_enabled", default=True)
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Compute metrics from raw rows only inside this block (benchmarks and cross-checks)."""
+    token = _enabled.set(False)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+def is_ready(conn: Connection, kind: str) -> bool:
+    row = conn.execute(select(STATE.c.ready).where(STATE.c.kind == kind)).first()
+    return bool(row and row[0])
+
+
+def _set_ready(conn: Connection, kind: str, ready: bool) -> None:
+    conn.execute(delete(STATE).where(STATE.c.kind == kind))
+    conn.execute(insert(STATE).values(kind=kind, ready=ready, built_at=datetime.now(UTC) if ready else None))
+
+
+def invalidate(conn: Connection, kinds: Iterable[str] | None = None) -> None:
+    """Stop reading these rollups (all by default) until the next rebuild or import batch rebuilds them."""
+    for kind in kinds or KINDS:
+        conn.execute(delete(SPECS[kind].table))
+        _set_ready(conn, kind, False)
+
+
+# -- maintenance -----------------------------------------------------------------------------------
+
+def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _raw_select(spec: RollupSpec, dialect: str, where: list[ColumnElement]) -> Any:
+    bucket = bucket_expr(spec.time, HOUR, dialect)
+    dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
+    return (select(literal_column(f"'{HOUR}'"), bucket, *dims, *spec.measures.values())
+            .select_from(spec.source).where(*spec.where, *where).group_by(bucket, *dims))
+
+
+def _insert_columns(spec: RollupSpec) -> list[str]:
+    return ["grain", "bucket", *spec.dims, *spec.measures]
+
+
+def _refresh_hours(conn: Connection, spec: RollupSpec, hours: list[datetime]) -> None:
+    table = spec.table
+    for chunk in _chunks(hours):
+        conn.execute(delete(table).where(table.c.grain == HOUR, table.c.bucket.in_(chunk)))
+        window = or_(*[and_(spec.time >= lo, spec.time < hi) for lo, hi in merge_hours(chunk)])
+        conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [window])))
+
+
+def _derive(conn: Connection, spec: RollupSpec, grain: str, finer: str, buckets: list[datetime] | None) -> None:
+    """(Re)compute ``grain`` buckets (all when ``buckets`` is None) as sums of the ``finer`` rollup rows."""
+    table = spec.table
+    bucket = bucket_expr(table.c.bucket, grain, conn.dialect.name)
+    dims = [table.c[name] for name in spec.dims]
+
+    def rebuild(where: list[ColumnElement]) -> None:
+        sums = [func.sum(table.c[name]) for name in spec.measures]
+        stmt = (select(literal_column(f"'{grain}'"), bucket, *dims, *sums)
+                .where(table.c.grain == finer, *where).group_by(bucket, *dims))
+        conn.execute(insert(table).from_select(_insert_columns(spec), stmt))
+
+    if buckets is None:
+        conn.execute(delete(table).where(table.c.grain == grain))
+        rebuild([])
+        return
+    for chunk in _chunks(buckets):
+        conn.execute(delete(table).where(table.c.grain == grain, table.c.bucket.in_(chunk)))
+        rebuild([or_(*[and_(table.c.bucket >= b, table.c.bucket < step(b, grain)) for b in chunk])])
+
+
+def refresh(conn: Connection, kind: str, hours: Collection[datetime]) -> None:
+    """Recompute the ``kind`` rollup for the UTC hours containing ``hours`` (and their days and months)."""
+    spec = SPECS[kind]
+    starts = sorted({floor(h, HOUR) for h in hours})
+    if not starts:
+        return
+    _refresh_hours(conn, spec, starts)
+    days = sorted({floor(h, DAY) for h in starts})
+    _derive(conn, spec, DAY, HOUR, days)
+    _derive(conn, spec, MONTH, DAY, sorted({floor(d, MONTH) for d in days}))
+
+
+def _rebuild(conn: Connection, spec: RollupSpec) -> int:
+    table = spec.table
+    conn.execute(delete(table))
+    conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [])))
+    _derive(conn, spec, DAY, HOUR, None)
+    _derive(conn, spec, MONTH, DAY, None)
+    _set_ready(conn, spec.kind, True)
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def rebuild(engine: Engine, kind: str | None = None) -> dict[str, int]:
+    """Recompute one rollup (or all) from raw rows, one transaction each; returns rows per rollup."""
+    if kind is not None and kind not in SPECS:
+        raise ValueError(f"未知的汇总类型 {kind!r}，可选: {', '.join(KINDS)}")
+    counts: dict[str, int] = {}
+    for name in [kind] if kind else KINDS:
+        with engine.begin() as conn:
+            counts[name] = _rebuild(conn, SPECS[name])
+        log.info("rollup %s rebuilt: %d rows", name, counts[name])
+    return counts
+
+
+# -- import hooks ------------------------------------------------------------------------------------
+
+@dataclass
+class Pending:
+    """What :func:`before_batch` saw: the hours updated rows occupied before the upsert."""
+
+    old_hours: set[datetime] = field(default_factory=set)
+
+
+def _hours_of(conn: Connection, time_column: ColumnElement, key: ColumnElement, ids: list[str],
+              extra: tuple[ColumnElement, ...] = ()) -> set[datetime]:
+    hours: set[datetime] = set()
+    for chunk in _chunks(ids):
+        for (value,) in conn.execute(select(time_column).where(key.in_(chunk), *extra)):
+            hours.add(floor(value, HOUR))
+    return hours
+
+
+def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    return sorted({row[spec.id_column.name] for row in rows if row.get(spec.id_column.name) is not None})
+
+
+def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Pending:
+    """Call inside the batch transaction, before the upsert: remembers where updated rows were."""
+    spec = SPECS.get(kind)
+    if spec is None or not is_ready(conn, kind):
+        return Pending()
+    return Pending(_hours_of(conn, spec.time, spec.id_column, _ids(spec, rows)))
+
+
+def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
+                touched_conversations: Collection[str] = ()) -> None:
+    """Call inside the batch transaction, after the upsert: brings every affected rollup up to date."""
+    for target in AFFECTED.get(kind, ()):
+        if not is_ready(conn, target):
+            if target == kind:  # the first import of a kind completes its rollup from every raw row there is
+                log.info("building rollup %s from the existing rows", target)
+                _rebuild(conn, SPECS[target])
+            continue
+        refresh(conn, target, _affected_hours(conn, kind, target, rows, pending, touched_conversations))
+
+
+def _affected_hours(conn: Connection, kind: str, target: str, rows: list[Mapping[str, Any]], pending: Pending,
+                    touched: Collection[str]) -> set[datetime]:
+    spec, own = SPECS[target], SPECS[kind]
+    if target == kind:
+        column = spec.time.name
+        return pending.old_hours | {floor(row[column], HOUR) for row in rows if row.get(column) is not None}
+    if target == "conversations":  # messages changed the derived first response of these conversations
+        return _hours_of(conn, spec.time, spec.id_column, sorted(touched))
+    # Rows of ``target`` that take dimensions from the batch's rows (joined by the batch's id).
+    return _hours_of(conn, spec.time, LINKS[target], _ids(own, rows), spec.where)
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
+            filters: Mapping[str, str]) -> Cover | None:
+    if not _enabled.get():
+        return None
+    if any(key not in spec.dims or not value for key, value in filters.items()):
+        return None  # '' is how NULL is stored: only raw rows can tell them apart
+    plan = cover(start, end)
+    if plan is None or not is_ready(conn, spec.kind):
+        return None
+    return plan
+
+
+def _bucket_where(spec: RollupSpec, plan: Cover, filters: Mapping[str, str]) -> list[ColumnElement]:
+    table = spec.table
+    spans = [and_(table.c.grain == grain, table.c.bucket >= lo, table.c.bucket < hi) for grain, lo, hi in plan.buckets]
+    return [or_(*spans), *[table.c[key] == value for key, value in filters.items()]]
+
+
+def _raw_where(spec: RollupSpec, plan: Cover, filters: Mapping[str, str]) -> list[ColumnElement]:
+    spans = [and_(spec.time >= lo, spec.time < hi) for lo, hi in plan.raw]
+    return [*spec.where, or_(*spans), *[spec.dims[key] == value for key, value in filters.items()]]
+
+
+def totals(conn: Connection, kind: str, start: datetime, end: datetime,
+           filters: Mapping[str, str]) -> dict[str, int | float] | None:
+    """Sums of the ``kind`` measures over [start, end) with ``filters``; None = answer from raw rows."""
+    spec = SPECS[kind]
+    plan = _usable(conn, spec, start, end, filters)
+    if plan is None:
+        return None
+    table = spec.table
+    row = conn.execute(select(*[func.sum(table.c[name]) for name in spec.measures])
+                       .where(*_bucket_where(spec, plan, filters))).one()
+    out = {name: spec.coerce(name, value) for name, value in zip(spec.measures, row, strict=True)}
+    if plan.raw:
+        edge = conn.execute(select(*spec.measures.values()).select_from(spec.source)
+                            .where(*_raw_where(spec, plan, filters))).one()
+        for name, value in zip(spec.measures, edge, strict=True):
+            out[name] += spec.coerce(name, value)
+    return out
+
+
+def top(conn: Connection, kind: str, dim: str, start: datetime, end: datetime, filters: Mapping[str, str],
+        measure: str = "n", limit: int = 5) -> list[tuple[str, int]] | None:
+    """The ``limit`` largest ``dim`` values by ``measure`` (ties by value), NULLs left out; None = use raw."""
+    spec = SPECS[kind]
+    plan = _usable(conn, spec, start, end, filters)
+    if plan is None:
+        return None
+    table = spec.table
+    parts = [select(table.c[dim].label("k"), func.sum(table.c[measure]).label("v"))
+             .where(*_bucket_where(spec, plan, filters)).group_by(table.c[dim])]
+    if plan.raw:
+        raw_dim = spec.dims[dim]
+        parts.append(select(raw_dim.label("k"), spec.measures[measure].label("v")).select_from(spec.source)
+                     .where(*_raw_where(spec, plan, filters), raw_dim.is_not(None)).group_by(raw_dim))
+    both = union_all(*parts).subquery()
+    total = func.sum(both.c.v)
+    stmt = (select(both.c.k, total).where(both.c.k != NULL_KEY).group_by(both.c.k)
+            .having(total > 0).order_by(total.desc(), both.c.k.asc()).limit(limit))
+    return [(str(key), int(value)) for key, value in conn.execute(stmt)]

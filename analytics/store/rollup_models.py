@@ -1,0 +1,130 @@
+"""Rollup tables: pre-aggregated counts and sums per time bucket and filter dimensions.
+
+One table per source kind. Each row is one bucket of one *grain* — ``h`` (UTC hour), ``d`` (UTC day)
+or ``m`` (UTC month) — for one combination of the dimensions the metric filters need. Bucket starts
+are aware datetimes stored in UTC, like every other time in the schema.
+
+Dimension columns are part of the primary key and never NULL: a NULL dimension is stored as ``''``
+(:data:`NULL_KEY`) so that the key is unique on SQLite and PostgreSQL alike. The import layer never
+stores empty strings in these columns (an empty cell becomes NULL), so ``''`` is unambiguous;
+a filter value of ``''`` is answered from raw rows (see ``analytics.rollups``).
+
+``rollup_state`` says which rollups are complete: only then do metrics read them. The rollups are
+maintained by :mod:`analytics.rollups` (incrementally at import, or rebuilt from scratch).
+
+This module also declares the raw-table indexes the incremental maintenance walks (complaints by
+conversation, returns by order): a conversation or order that changes re-buckets the rows joined to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from analytics.store.models import Complaint, Return
+
+NULL_KEY = ""
+GRAINS = ("h", "d", "m")
+
+
+def _dim(length: int) -> str:
+    return Field(default=NULL_KEY, primary_key=True, max_length=length)  # type: ignore[no-any-return]
+
+
+class RollupConversations(SQLModel, table=True):
+    __tablename__ = "rollup_conversations"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    channel: str = _dim(64)
+    shop: str = _dim(128)
+    agent: str = _dim(128)
+    n: int = 0
+    rated: int = 0
+    good: int = 0  # rating >= 4
+    resolved_known: int = 0
+    resolved: int = 0
+    frt_n: int = 0
+    frt_sum: float = 0.0
+    frt_le30: int = 0  # first response <= 30 s
+
+
+class RollupComplaints(SQLModel, table=True):
+    """Complaints by their own channel/product/category and the agent/shop of their conversation."""
+
+    __tablename__ = "rollup_complaints"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    channel: str = _dim(64)
+    product: str = _dim(256)
+    category: str = _dim(32)
+    agent: str = _dim(128)  # '' when the complaint has no (known) conversation
+    shop: str = _dim(128)
+    n: int = 0
+
+
+class RollupOrders(SQLModel, table=True):
+    __tablename__ = "rollup_orders"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    channel: str = _dim(64)
+    product: str = _dim(256)
+    n: int = 0
+    amount_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupReturns(SQLModel, table=True):
+    """Returns by their own product and reason and the channel of their order."""
+
+    __tablename__ = "rollup_returns"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    product: str = _dim(256)
+    channel: str = _dim(64)  # the order's channel; '' when the order is unknown
+    reason: str = _dim(256)
+    n: int = 0
+
+
+class RollupReviews(SQLModel, table=True):
+    __tablename__ = "rollup_reviews"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    product: str = _dim(256)
+    n: int = 0
+    bad: int = 0  # rating <= 2
+
+
+class RollupMessages(SQLModel, table=True):
+    """Scored customer messages by the channel/shop/agent of their conversation (sentiment)."""
+
+    __tablename__ = "rollup_messages"
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    channel: str = _dim(64)
+    shop: str = _dim(128)
+    agent: str = _dim(128)  # '' when the message's conversation is unknown
+    n: int = 0
+    score_sum: float = 0.0
+    neg: int = 0
+
+
+class RollupState(SQLModel, table=True):
+    """One row per rollup kind once it is complete; metrics fall back to raw rows otherwise."""
+
+    __tablename__ = "rollup_state"
+
+    kind: str = Field(primary_key=True, max_length=32)
+    ready: bool = False
+    built_at: datetime | None = None
+
+
+# Raw-table indexes for the maintenance joins (declared here so the metadata matches migration 0004).
+Index("ix_complaint_conversation", Complaint.__table__.c.conversation_id)  # type: ignore[attr-defined]
+Index("ix_return_order", Return.__table__.c.order_id)  # type: ignore[attr-defined]

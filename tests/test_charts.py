@@ -200,6 +200,42 @@ def test_every_text_stays_inside_the_image(name: str, caplog: pytest.LogCaptureF
         assert box.y0 >= 0 and box.y1 <= height + 0.5, (text.get_text(), box)
 
 
+# ---------------------------------------------------------------- the demo shop's charts (docs/img)
+
+GALLERY = ["trend", "trend_hourly", "bars_agents", "bars_returns", "heatmap", "overview"]
+
+
+@pytest.fixture(scope="module")
+def demo_cases() -> dict:
+    from analytics.charts import gallery
+
+    return gallery.gallery_cases(gallery.demo_records())
+
+
+def test_the_gallery_covers_every_chart_type(demo_cases: dict) -> None:
+    assert sorted(demo_cases) == sorted(GALLERY)
+    assert {writer for _, writer, _ in demo_cases.values()} == {
+        charts.trend_chart, charts.bar_chart, charts.heatmap, charts.small_multiples}
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_demo_chart_renders_cleanly(name: str, demo_cases: dict, tmp_path: Path,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    builder, writer, kwargs = demo_cases[name]
+    figure, texts = _build_quietly(builder, kwargs, caplog)
+    assert charts.EMPTY_TEXT not in [t.get_text() for t in texts], "the demo has data for every chart"
+    width, height = figure.canvas.get_width_height()
+    renderer = figure.canvas.get_renderer()
+    for text in texts:
+        assert charts.missing_glyphs(text.get_text(), charts.chart_font_path()) == set()
+        box = text.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= width + 0.5 and 0 <= box.y0 and box.y1 <= height + 0.5, text.get_text()
+    path = writer(path=tmp_path / f"{name}.png", **kwargs)
+    assert path.stat().st_size < 300 * 1024
+    with Image.open(path) as image:
+        assert image.width == 720 and 200 <= image.height <= MAX_HEIGHT_PX
+
+
 def _strings(figure: Figure) -> list[str]:
     return [t.get_text() for t in _texts(figure)]
 
@@ -233,11 +269,12 @@ def test_trend_labels_the_last_value_and_aligns_previous_by_index() -> None:
     figure = charts.trend_figure(points, previous=previous, title="满意度", unit="%")
     strings = _strings(figure)
     assert "95.2%" in strings  # the last value that exists, formatted with its unit
-    ax = figure.axes[0]
-    solid, dashed = [line for line in ax.get_lines() if len(line.get_xdata()) > 1][::-1][:2]
+    lines = [line for line in figure.axes[0].get_lines() if len(line.get_xdata()) > 1]
+    solid = next(line for line in lines if line.get_color() == style.ACCENT)
+    dashed = next(line for line in lines if line.get_color() == style.PREVIOUS)
     assert list(dashed.get_xdata()) == list(range(7))  # previous week over the same 7 positions
     assert list(solid.get_xdata()) == [0, 1, 2]
-    assert dashed.get_linestyle() != "-" and solid.get_linestyle() == "-"
+    assert dashed.get_linestyle() == "--" and solid.get_linestyle() == "-"
     assert {"11-24", "11-30"} <= set(strings)  # x runs on past today to the end of the week
 
 

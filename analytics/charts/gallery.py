@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -155,7 +156,7 @@ def _overview(records: dict[str, list[dict]], now: datetime) -> dict[str, Any]:
     week = _midnight(now) - timedelta(days=now.weekday())
     span = (week, now)
     previous = (week - timedelta(days=7), now - timedelta(days=7))
-    spark_start = _midnight(now) - timedelta(days=13)
+    spark_start = _midnight(now) - timedelta(days=14)  # 14 complete days: a partial today would dip
     conv, orders, returns, complaints = (records[k] for k in ("conversations", "orders", "returns", "complaints"))
 
     def frt(cs: list[dict]) -> float | None:
@@ -185,12 +186,12 @@ def _overview(records: dict[str, list[dict]], now: datetime) -> dict[str, Any]:
     for name, value, fmt, higher_is_better in metrics:
         now_value, before = value(*span), value(*previous)
         days = [spark_start + timedelta(days=i) for i in range(14)]
-        points = [value(d, min(d + timedelta(days=1), now)) for d in days]
+        points = [value(d, d + timedelta(days=1)) for d in days]
         change, good = _change(now_value, before, fmt.endswith("%"), higher_is_better)
         shown = "—" if now_value is None else fmt.format(now_value)
         panels.append(Panel(name, shown, change, points, good))
     return dict(panels=panels, title="概览 · 本周",
-                subtitle=f"本周 {week:%m-%d} 00:00 ~ {now:%m-%d %H:%M} · 较上周同期 · 近14天走势")
+                subtitle=f"本周 {week:%m-%d} 00:00 ~ {now:%m-%d %H:%M} · 较上周同期 · 走势：近14个整天")
 
 
 def _change(now: float | None, before: float | None, percent: bool,
@@ -198,10 +199,10 @@ def _change(now: float | None, before: float | None, percent: bool,
     if now is None or before is None or (not percent and before == 0):
         return "上期数据不足，无法比较", None
     delta = now - before
-    if abs(delta) < 1e-9:
+    size = f"{abs(delta):.1f}pt" if percent else f"{abs(delta) / abs(before) * 100:.1f}%"
+    if float(size.rstrip("pt%")) == 0:
         return "持平 较上周同期", None
     arrow = "↑" if delta > 0 else "↓"
-    size = f"{abs(delta):.1f}pt" if percent else f"{abs(delta) / abs(before) * 100:.1f}%"
     good = None if higher_is_better is None else (delta > 0) == higher_is_better
     return f"{arrow} {size} 较上周同期", good
 
@@ -209,10 +210,19 @@ def _change(now: float | None, before: float | None, percent: bool,
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Render the chart gallery from the demo shop.")
     parser.add_argument("out_dir", type=Path, nargs="?", default=Path("docs/img"))
+    parser.add_argument("--repeat", type=int, default=1, help="render each chart N times and report CPU ms")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for path in write_gallery(args.out_dir):
-        log.info("%s  %d KB", path, (path.stat().st_size + 1023) // 1024)
+    cases = gallery_cases(demo_records())
+    for name, (_, writer, kwargs) in cases.items():
+        cpu = []
+        for _ in range(max(1, args.repeat)):
+            began = time.process_time()
+            path = writer(path=args.out_dir / f"{name}.png", **kwargs)
+            cpu.append(time.process_time() - began)
+        cpu.sort()
+        log.info("%-34s %4d KB  cpu median %4.0f ms, max %4.0f ms", path, (path.stat().st_size + 1023) // 1024,
+                 1000 * cpu[len(cpu) // 2], 1000 * cpu[-1])
 
 
 if __name__ == "__main__":

@@ -278,6 +278,15 @@ def test_trend_labels_the_last_value_and_aligns_previous_by_index() -> None:
     assert {"11-24", "11-30"} <= set(strings)  # x runs on past today to the end of the week
 
 
+def test_isolated_points_of_a_trend_are_drawn_as_dots() -> None:
+    from analytics.charts.trend import _isolated
+
+    nan = math.nan
+    assert _isolated([nan, 1.0, nan, 2.0, 3.0, nan, 4.0]) == [1, 6]  # 2.0-3.0 is a segment, not dots
+    assert _isolated([5.0]) == [0]
+    assert _isolated([]) == []
+
+
 def test_bars_are_ranked_with_value_and_n_labels() -> None:
     figure = charts.bar_figure(["甲", "乙", "丙"], [12.0, 30.0, 21.5], counts=[10, 1200, 35],
                                title="排行", unit="%")

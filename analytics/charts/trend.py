@@ -138,12 +138,17 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     n = len(moments)
     xs = list(range(n))
     if has_previous:
-        ax.plot(xs[: len(before)], before, color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)), zorder=2)
+        ax.plot(xs[: len(before)], before, color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)), zorder=2,
+                clip_on=False)
+        lonely = _isolated(before)  # a point between gaps draws no line; show it as a dot
+        ax.plot(lonely, [before[i] for i in lonely], "o", color=PREVIOUS, markersize=6, zorder=2, clip_on=False)
     marker = "o" if len(current) <= MARKERS_UP_TO else None
     ax.plot(xs[: len(current)], current, color=ACCENT, linewidth=3, marker=marker, markersize=6,
-            markeredgecolor=BACKGROUND, markeredgewidth=1.2, zorder=3, solid_capstyle="round")
+            markeredgecolor=BACKGROUND, markeredgewidth=1.2, zorder=3, solid_capstyle="round", clip_on=False)
+    lonely = _isolated(current)
+    ax.plot(lonely, [current[i] for i in lonely], "o", color=ACCENT, markersize=6, zorder=3, clip_on=False)
     ax.plot([last], [current[last]], "o", color=ACCENT, markersize=9, markeredgecolor=BACKGROUND,
-            markeredgewidth=2, zorder=4)
+            markeredgewidth=2, zorder=4, clip_on=False)
     ax.annotate(last_label, (last, current[last]), xytext=(12, 0), textcoords="offset points",
                 va="center", ha="left", color=ACCENT, fontproperties=chart_font(pt(VALUE_CSS)),
                 annotation_clip=False, zorder=5,
@@ -159,6 +164,14 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
 
     _draw_legend_row(page, header.height + 6, has_previous, unit)
     return page.figure
+
+
+def _isolated(values: list[float]) -> list[int]:
+    """Indices of finite values whose neighbours are both missing."""
+    def missing(i: int) -> bool:
+        return not (0 <= i < len(values) and math.isfinite(values[i]))
+
+    return [i for i, v in enumerate(values) if math.isfinite(v) and missing(i - 1) and missing(i + 1)]
 
 
 def _x_tick_positions(moments: list[datetime], granularity: str, width_px: float) -> list[int]:

@@ -382,7 +382,7 @@ def test_month_and_hour_labels_carry_year_and_day_where_they_change() -> None:
     assert numbers.period_labels(months, "month") == ["12月\n2024", "3月\n2025", "6月"]
     hours = [datetime(2025, 11, 25, 20), datetime(2025, 11, 26, 2)]
     assert numbers.period_labels(hours, "hour") == ["20:00\n11-25", "02:00\n11-26"]
-    assert numbers.period_labels([datetime(2025, 11, 24), datetime(2025, 12, 1)], "week") == ["11-24", "12-1"]
+    assert numbers.period_labels([datetime(2025, 11, 24), datetime(2025, 12, 1)], "week") == ["11-24", "12-01"]
 
 
 def test_truncate_and_wrap_fit_the_width() -> None:

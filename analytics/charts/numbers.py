@@ -105,14 +105,14 @@ def period_label(moment: datetime, granularity: str) -> str:
         return f"{moment.hour:02d}:00"
     if granularity == "month":
         return f"{moment.month}月"
-    return f"{moment.month}-{moment.day}"
+    return f"{moment:%m-%d}"  # zero-padded like the window line of every answer (11-01 00:00 ~ …)
 
 
 def period_labels(moments: list[datetime], granularity: str) -> list[str]:
     """Labels for the shown ticks. Hours and months get a second line with the day (M-D) or
     the year at the first tick and wherever it changes, if the ticks span several."""
     if granularity == "hour":
-        context = [f"{m.month}-{m.day}" for m in moments]
+        context = [f"{m:%m-%d}" for m in moments]
     elif granularity == "month":
         context = [str(m.year) for m in moments]
     else:

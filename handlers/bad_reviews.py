@@ -1,5 +1,8 @@
 """/差评: 评分 ≤2 的评价占比，附差评最多的商品"""
 
+import asyncio
+
+from analytics import keywords
 from handlers.base import CommandContext, CommandSpec, Reply
 from handlers.metric_reply import answer_metric
 
@@ -7,11 +10,19 @@ SPEC = CommandSpec(
     name="差评",
     aliases=("bad_reviews", "reviews", "差评率"),
     usage="/差评 [时间] [筛选]",
-    help="评分 ≤2 的评价占比，附差评最多的商品",
+    help="评分 ≤2 的评价占比，附差评最多的商品和差评关键词",
     default_period="本周",
     examples=("/差评 本周", "/差评 上月 商品=羽绒服"),
 )
 
 
 async def handle(ctx: CommandContext) -> Reply:
-    return await answer_metric(ctx, "bad_reviews")
+    reply = await answer_metric(ctx, "bad_reviews")
+    if not reply.ok or ctx.explain or ctx.filters:
+        return reply
+    w = ctx.window
+    _n, scores = await asyncio.to_thread(keywords.top_terms, ctx.services.engine, "bad_review", w.start, w.end,
+                                         w.prev_start, w.prev_end, 8)
+    if scores:
+        reply.text += "\n差评关键词：" + " · ".join(f"{s.term} {s.docs}" for s in scores)
+    return reply

@@ -24,3 +24,10 @@ def bucket_to_datetime(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
+
+
+def day_bucket(column: ColumnElement, dialect: str) -> ColumnElement:
+    """The UTC calendar day of a timestamp column, as a groupable SQL expression."""
+    if dialect == "postgresql":
+        return func.date_trunc("day", func.timezone(literal_column("'UTC'"), column))
+    return func.substr(column, 1, 10)

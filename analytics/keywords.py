@@ -1,0 +1,146 @@
+"""热词: keywords of customer messages (and of bad reviews), weighted against the whole history.
+
+Texts are tokenized once, when they are imported, into per-hour document counts
+(``term_hours``: how many documents of that hour contain the term). A query then reads
+counts, never texts, so /热词 over a year costs the same as over a day.
+
+Score of term t in window W: ``share_W(t) × (ln((1 + D_all) / (1 + D_t)) + 1)`` — the share of W's
+documents containing t times the smoothed inverse document frequency (scikit-learn's definition)
+over all history, where each day of history is one document (D_all days with texts, D_t days on
+which t occurs). A word customers use every day gets the minimum weight 1, a word that comes and
+goes up to ~ln(D_all) + 1, so a burst of "掉绒" outranks a steady "快递" of similar size; generic
+filler is removed by the stopword list. Rising = share at least doubled vs the comparison window.
+Texts are masked (analytics.text.mask_pii) before tokenizing, so addresses and names never surface.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from analytics.store.keyword_models import TermHour
+from analytics.store.models import Message, Review
+from analytics.store.sqlfunc import bucket_to_datetime, day_bucket, hour_bucket
+
+TERMS = TermHour.__table__
+SOURCES = ("message", "bad_review")
+_PLACEHOLDER = re.compile(r"\[[^\[\]]{1,10}\]")  # what mask_pii leaves: [手机号], [地址] …
+TOTAL = ""  # the row with term '' holds the number of documents in the hour
+MAX_TERM_LEN = 32
+MIN_DOCS = 3  # a term in fewer documents of the window is noise, not a trend
+
+
+@functools.cache
+def keyword_stopwords() -> frozenset[str]:
+    path = Path(__file__).with_name("data") / "keyword_stopwords.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@dataclass
+class TermScore:
+    term: str
+    docs: int
+    share: float
+    prev_share: float
+    score: float
+
+    @property
+    def rising(self) -> bool:
+        return self.docs >= 3 and self.share >= 2 * self.prev_share
+
+
+def _texts_stmt(source: str, start: datetime, end: datetime):  # noqa: ANN202
+    if source == "message":
+        m = Message.__table__
+        return select(m.c.sent_at, m.c.text).where(m.c.sender == "customer", m.c.sent_at >= start, m.c.sent_at < end)
+    r = Review.__table__
+    return select(r.c.created_at, r.c.text).where(r.c.rating <= 2, r.c.text.is_not(None),
+                                                  r.c.created_at >= start, r.c.created_at < end)
+
+
+def _hour(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _spans(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Merge hour starts into contiguous [start, end) spans so refreshing reads each text once."""
+    spans: list[list[datetime]] = []
+    for h in sorted({_hour(h) for h in hours}):
+        if spans and spans[-1][1] == h:
+            spans[-1][1] = h + timedelta(hours=1)
+        else:
+            spans.append([h, h + timedelta(hours=1)])
+    return [(a, b) for a, b in spans]
+
+
+def refresh(conn: Connection, source: str, hours: Iterable[datetime]) -> None:
+    """Recount the given UTC hours of ``source`` from the raw texts (idempotent; handles re-imports)."""
+    from analytics.text import mask_pii, tokenize
+
+    for start, end in _spans(hours):
+        conn.execute(delete(TERMS).where(TERMS.c.source == source, TERMS.c.hour >= start, TERMS.c.hour < end))
+        counts: dict[datetime, Counter[str]] = {}
+        for at, text in conn.execute(_texts_stmt(source, start, end)):
+            bucket = counts.setdefault(_hour(at), Counter())
+            bucket[TOTAL] += 1
+            clean = _PLACEHOLDER.sub(" ", mask_pii(text or ""))
+            stop = keyword_stopwords()
+            bucket.update({t for t in tokenize(clean) if 1 < len(t) <= MAX_TERM_LEN and t.lower() not in stop})
+        rows = [{"source": source, "hour": h, "term": t, "docs": n} for h, c in counts.items() for t, n in c.items()]
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(TERMS), rows[i:i + 5000])
+
+
+def rebuild(engine: Engine, source: str | None = None) -> None:
+    """Recount every hour that has texts (``csbot keywords rebuild``)."""
+    for src in [source] if source else SOURCES:
+        with engine.begin() as conn:
+            conn.execute(delete(TERMS).where(TERMS.c.source == src))
+            col = _texts_stmt(src, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)).selected_columns[0]
+            bucket = hour_bucket(col, engine.dialect.name)
+            stmt = _texts_stmt(src, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
+            hours = [bucket_to_datetime(v) for v in conn.execute(stmt.with_only_columns(bucket).distinct()).scalars()]
+            refresh(conn, src, hours)
+
+
+def _window_counts(conn: Connection, source: str, start: datetime, end: datetime) -> tuple[int, Counter[str]]:
+    """Document counts per term over the hours touching [start, end)."""
+    stmt = (select(TERMS.c.term, func.sum(TERMS.c.docs))
+            .where(TERMS.c.source == source, TERMS.c.hour >= _hour(start), TERMS.c.hour < end)
+            .group_by(TERMS.c.term))
+    counts = Counter({t: int(n) for t, n in conn.execute(stmt)})
+    return counts.pop(TOTAL, 0), counts
+
+
+def top_terms(engine: Engine, source: str, start: datetime, end: datetime, prev_start: datetime, prev_end: datetime,
+              limit: int = 10, candidates: int = 300) -> tuple[int, list[TermScore]]:
+    """(documents in the window, the top ``limit`` terms by share × daily IDF)."""
+    with engine.connect() as conn:
+        n, counts = _window_counts(conn, source, start, end)
+        if not n:
+            return 0, []
+        n_prev, prev = _window_counts(conn, source, prev_start, prev_end)
+        pool = [t for t, _ in counts.most_common(candidates)]
+        day = day_bucket(TERMS.c.hour, conn.dialect.name)
+        stmt = (select(TERMS.c.term, func.count(func.distinct(day)))
+                .where(TERMS.c.source == source, TERMS.c.term.in_(pool + [TOTAL])).group_by(TERMS.c.term))
+        days_with = {t: int(v) for t, v in conn.execute(stmt)}
+    days_all = days_with.pop(TOTAL, 1)
+    scored = []
+    for term in pool:
+        if counts[term] < MIN_DOCS:
+            continue
+        share = counts[term] / n
+        idf = math.log((1 + days_all) / (1 + days_with.get(term, 0))) + 1.0
+        scored.append(TermScore(term, counts[term], share, prev[term] / n_prev if n_prev else 0.0, share * idf))
+    scored.sort(key=lambda s: (-s.score, s.term))
+    return n, scored[:limit]

@@ -23,7 +23,7 @@ _SECRET_NAMES = (
     "tenant_access_token", "client_secret", "clientsecret",
 )
 _NAMES = "|".join(sorted(_SECRET_NAMES, key=len, reverse=True))
-_QUERY_RE = re.compile(rf"(?i)([?&;](?:{_NAMES})=)[^&#\s'\"<>]+")
+_QUERY_RE = re.compile(rf"(?i)((?:^|[?&;\s(,])(?:{_NAMES})=)[^&#\s'\"<>,)]+")
 _JSON_RE = re.compile(rf"(?i)(\"(?:{_NAMES})\"\s*:\s*\")[^\"]*(\")")
 _HOOK_RE = re.compile(r"(?i)(/bot/v2/hook/)[^/?#\s'\"<>]+")
 _USERINFO_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@/\s]+(@)")

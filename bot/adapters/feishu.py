@@ -217,3 +217,8 @@ def routes(settings: FeishuSettings, dispatch: Dispatch, *, clock: Callable[[], 
         return web.json_response(body, status=status)
 
     return [web.post(PATH, post)]
+
+
+def install(app: web.Application, ctx: Any) -> None:
+    """Server registry hook: ``POST /feishu/callback`` (404 until a token or Encrypt Key is set)."""
+    app.add_routes(routes(ctx.settings.feishu, ctx.dispatcher.submit))

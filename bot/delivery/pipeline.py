@@ -160,7 +160,7 @@ def plan_parts(destination: Destination, reply: Reply) -> list[Reply]:
     if separate:
         if len(parts) == 1 and not parts[0].text.strip():
             parts = []
-        parts += [Reply(text="", title=c.title, charts=[c], ok=reply.ok) for c in reply.charts]
+        parts += [Reply(text="", charts=[c], ok=reply.ok) for c in reply.charts]  # one image message each
     elif reply.charts:
         parts[-1] = replace(parts[-1], charts=list(reply.charts))
     return parts

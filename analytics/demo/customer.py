@@ -28,6 +28,7 @@ from analytics.demo.phrases import (
     pick,
     tax_id,
 )
+from analytics.demo.shop import MAIN_SHOP
 from analytics.demo.topics import Facts
 
 Rng = random.Random
@@ -90,13 +91,18 @@ def _ask_stock(r: Rng, f: Facts) -> str:
     p, c = f.product.name, f.color
     s = f.size or ""
     other = pick(r, ("去年那款", "直播间那款", "店里另一款"))
-    return _choose(r, f, (
-        (f"{c}还有货吗", "stock"), (f"{c}{s}有货吗", "stock"), (f"{s}码什么时候补货", "restock"),
-        (f"{p}是{f.product.material}的吗", "material"), (f"{p}是什么面料", "material"), (f"{_it(r, f)}保暖吗", "warm"),
-        (f"{pick(r, TEMPS)}度能穿吗", "warm"), (f"{_it(r, f)}可以机洗吗", "wash"), (f"{_it(r, f)}会掉色吗", "fade"),
-        (f"有没有{pick(r, f.product.colors)}的", "stock"), (f"{c}和图片颜色一样吗", "color"),
-        (f"{_it(r, f)}会不会起球", "pilling"), (f"{p}和{other}有什么区别", "diff"), (f"{_it(r, f)}是正品吗", "genuine"),
-        (f"{p}有没有赠品", "gift"), (f"{_it(r, f)}重不重", "weight"), (f"{_it(r, f)}厚不厚", "thick"),
+    common = (
+        (f"{c}还有货吗", "stock"), (f"{c}{s}有货吗", "stock"), (f"有没有{pick(r, f.product.colors)}的", "stock"),
+        (f"{p}是{f.product.material}的吗", "material"), (f"{_it(r, f)}可以机洗吗", "wash"), (f"{c}和图片颜色一样吗", "color"),
+        (f"{p}和{other}有什么区别", "diff"), (f"{_it(r, f)}是正品吗", "genuine"), (f"{p}有没有赠品", "gift"),
+        (f"{_it(r, f)}重不重", "weight"),
+    )
+    if f.product.shop != MAIN_SHOP:
+        return _choose(r, f, common + ((f"{p}是什么材质", "material"), (f"{_it(r, f)}有没有味道", "smell")))
+    return _choose(r, f, common + (
+        (f"{s}码什么时候补货", "restock"), (f"{p}是什么面料", "material"), (f"{_it(r, f)}保暖吗", "warm"),
+        (f"{pick(r, TEMPS)}度能穿吗", "warm"), (f"{_it(r, f)}会掉色吗", "fade"), (f"{_it(r, f)}会不会起球", "pilling"),
+        (f"{_it(r, f)}厚不厚", "thick"),
     ))
 
 
@@ -184,16 +190,20 @@ def _ask_invoice(r: Rng, f: Facts) -> str:
     ))
 
 
+WASH_ISSUES = {"起球", "缩水", "掉色", "掉毛", "变形"}
+
+
 def _ask_quality(r: Rng, f: Facts) -> str:
     from analytics.demo.feedback import issue_text
 
     issue = pick(r, f.product.issues)
     p = f.product.name
     said = issue_text(r, issue)
+    when = pick(r, ("洗了一次就", "用了两次就", "才洗一次就")) if issue in WASH_ISSUES else pick(r, ("刚收到，", "刚拆开就", "穿了一天，"))
     return pick(r, (
-        f"{p}{said}", f"收到的{p}{said}", f"刚收到，{said}", f"你们这{p}{said}，怎么回事", f"{said}，能退吗",
-        f"洗了一次就{said}", f"{p}质量有问题，{said}", f"{said}，这是正品吗", f"收到的是{pick(r, f.product.colors)}，我拍的是{f.color}",
-        f"{p}有个洞", f"{p}有线头，{said}",
+        f"{p}{said}", f"收到的{p}{said}", f"{when}{said}", f"你们这{p}{said}，怎么回事", f"{said}，能退吗",
+        f"{p}质量有问题，{said}", f"{said}，这是正品吗", f"收到的是{pick(r, f.product.colors)}，我拍的是{f.color}",
+        f"{p}有个洞", f"{p}有线头，{said}", f"买的{f.color}{p}{said}，怎么处理",
     ))
 
 

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from analytics.demo import feedback, timeline
 from analytics.demo import topics as T
 from analytics.demo.chats import ChatPlan, RecentOrders, day_chats, plan_chat
-from analytics.demo.orders import ORDERS_PER_CONVERSATION, Customers, aftermath, day_orders, order_record
+from analytics.demo.orders import ORDERS_PER_CONVERSATION, Customers, OrderInfo, aftermath, day_orders
 from analytics.demo.phrases import Weighted
 from analytics.demo.shop import CHANNELS, PRODUCT_BY_NAME, PRODUCTS, SPIKE_CATEGORY, SPIKE_PRODUCT
 
-BASE_CONVERSATIONS_PER_DAY = 950
+BASE_CONVERSATIONS_PER_DAY = 850
 COMPLAINT_BASE = 0.008  # per conversation, before topic/channel/outcome factors
 UNLINKED_COMPLAINT_SHARE = 0.25  # complaints filed on the platform without a chat
 UNCATEGORISED_SHARE = 0.2  # complaints left for the classifier
@@ -33,7 +33,7 @@ class World:
     spike: tuple[datetime, datetime]
     now: datetime
     chats: list[ChatPlan] = field(default_factory=list)
-    orders: list[dict] = field(default_factory=list)
+    orders: list[OrderInfo] = field(default_factory=list)
     returns: list[dict] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
     complaints: list[dict] = field(default_factory=list)
@@ -63,7 +63,7 @@ def build_world(*, days: int, seed: int, now: datetime, tz: ZoneInfo, scale: flo
                             customers)
         recent.add(d, orders)
         for o in orders:
-            world.orders.append(order_record(o))
+            world.orders.append(o)
             ret, rev = aftermath(order_rng, o, now, d == world.promo)
             if ret:
                 world.returns.append(ret)

@@ -43,7 +43,7 @@ OPENERS = (
 ENDINGS_Q = ("？", "？", "？", "?", "??", "", "", "呀？", "呢？", "啊？", "哈？", "～", "？？？", "。")
 ENDINGS_S = ("", "", "。", "。", "！", "!", "～", "啊", "哈", "呀", "…", "。。。")
 URGE = ("", "", "", "", "急用，", "着急穿，", "比较急，", "过几天要出门，", "下周要送人，", "等着用呢，", "麻烦快点，")
-ASK_TAILS = ("", "", "", "", "", "", "谢谢", "，谢谢", "，麻烦了", "，辛苦", "，拜托了", "，谢谢亲", "，麻烦看下")
+ASK_TAILS = ("", "", "", "", "", "", " 谢谢", "，谢谢", "，麻烦了", "，辛苦", "，拜托了", "，谢谢亲", "，麻烦看下")
 
 # colloquial forms and common typos, applied to a finished customer sentence with a small probability each
 COLLOQUIAL: tuple[tuple[str, tuple[str, ...]], ...] = (

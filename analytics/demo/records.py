@@ -8,6 +8,7 @@ from datetime import timedelta
 from analytics.demo.chats import ChatPlan
 from analytics.demo.feedback import KB_ENTRIES
 from analytics.demo.generator import World
+from analytics.demo.orders import order_record
 
 
 def _kept(chat: ChatPlan, world: World) -> list[tuple[int, str, str]]:
@@ -36,8 +37,8 @@ def conversation_record(chat: ChatPlan, world: World) -> dict:
     }
 
 
-def conversations(world: World) -> list[dict]:
-    return [conversation_record(c, world) for c in world.chats]
+def conversations(world: World) -> Iterator[dict]:
+    return (conversation_record(c, world) for c in world.chats)
 
 
 def messages(world: World) -> Iterator[dict]:
@@ -64,12 +65,13 @@ def kb() -> list[dict]:
 
 
 def all_records(world: World) -> dict[str, Iterator[dict] | list[dict]]:
-    """Every kind, in an order that lets each row's references exist first (conversations before messages)."""
+    """Every kind, in an order that lets each row's references exist first (conversations before messages).
+    The bulky kinds (conversations, messages, orders) are one-shot iterators; the others are lists."""
     return {
         "conversations": conversations(world),
         "messages": messages(world),
         "complaints": complaints(world),
-        "orders": list(world.orders),
+        "orders": (order_record(o) for o in world.orders),
         "returns": [dict(r) for r in world.returns],
         "reviews": [dict(r) for r in world.reviews],
         "kb": kb(),

@@ -53,10 +53,11 @@ def word_features(tokens: Sequence[str]) -> list[str]:
     return out
 
 
-def text_features(text: str, tokenizer: CsTokenizer, char_orders: Sequence[int] = (1, 2, 3)) -> list[str]:
+def text_features(text: str, tokenizer: CsTokenizer, char_orders: Sequence[int] = (1, 2, 3),
+                  words: bool = True, hmm: bool = True) -> list[str]:
     """All feature strings of one text (duplicates allowed; callers take the set)."""
     norm = normalize(text)
-    feats = word_features(tokenizer.cut_normalized(norm))
+    feats = word_features(tokenizer.cut_normalized(norm, hmm)) if words else []
     if char_orders:
         feats.extend(char_ngrams(norm, char_orders))
     if norm.endswith(("?", "吗", "呢")):

@@ -4,13 +4,14 @@ A model file (``.npz``) holds:
 
 - ``vocab``: the feature strings joined by ``\\n`` and UTF-8 encoded (a uint8 array, so
   loading needs no pickle);
-- ``scale``: one factor per feature (IDF, or NB log-count ratio);
+- ``scale``: one factor per feature (IDF, or NB log-count ratio), either one column
+  shared by all outputs or one column per output;
 - ``weights`` (n_features x n_outputs) and ``bias`` (n_outputs);
 - ``meta``: a JSON string (version, outputs, char n-gram orders, normalisation,
   training provenance).
 
-For a text with the feature set F, row vector ``x[j] = scale[j]`` for j in F (0 otherwise),
-optionally L2-normalised; logits = ``x @ weights + bias``.  scikit-learn is only used to
+For a text with the feature set F and output k, ``x_k[j] = scale[j, k]`` for j in F (0
+otherwise), optionally L2-normalised; ``logit_k = x_k @ weights[:, k] + bias[k]``.  scikit-learn is only used to
 fit these numbers; inference is one sparse matrix product for a whole batch.
 """
 
@@ -58,6 +59,10 @@ class LinearTextModel:
         if self.weights.ndim == 1:
             self.weights = self.weights[:, None]
         self.scale = np.asarray(self.scale, dtype=np.float64)
+        if self.scale.ndim == 1:
+            self.scale = self.scale[:, None]
+        if self.scale.shape[1] not in (1, self.weights.shape[1]):
+            raise ValueError("scale needs one column or one per output")
         self.bias = np.asarray(self.bias, dtype=np.float64).reshape(-1)
         if not (len(self.vocab) == len(self.scale) == self.weights.shape[0]):
             raise ValueError("model arrays disagree on the number of features")
@@ -65,6 +70,14 @@ class LinearTextModel:
     @property
     def char_orders(self) -> tuple[int, ...]:
         return tuple(self.meta.get("char_orders", (1, 2, 3)))
+
+    @property
+    def words(self) -> bool:
+        return bool(self.meta.get("words", True))
+
+    @property
+    def hmm(self) -> bool:
+        return bool(self.meta.get("hmm", True))
 
     @property
     def l2(self) -> bool:
@@ -80,30 +93,41 @@ class LinearTextModel:
     def feature_ids(self, text: str) -> list[int]:
         """Sorted distinct vocabulary ids of the text's features."""
         index = self.index
-        ids = {index[f] for f in text_features(text, self._tok(), self.char_orders) if f in index}
+        ids = {index[f] for f in text_features(text, self._tok(), self.char_orders, self.words, self.hmm) if f in index}
         return sorted(ids)
 
-    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """The batch's feature matrix (rows scaled and normalised)."""
+    def binary(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The batch's 0/1 feature matrix."""
         indptr = [0]
         indices: list[int] = []
         for text in texts:
             indices.extend(self.feature_ids(text))
             indptr.append(len(indices))
         idx = np.asarray(indices, dtype=np.int64)
-        data = self.scale[idx] if len(idx) else np.zeros(0)
-        x = sparse.csr_matrix((data, idx, np.asarray(indptr)), shape=(len(texts), len(self.vocab)))
+        return sparse.csr_matrix((np.ones(len(idx)), idx, np.asarray(indptr)), shape=(len(texts), len(self.vocab)))
+
+    def _scaled(self, b: sparse.csr_matrix, column: int) -> sparse.csr_matrix:
+        x = sparse.csr_matrix(b, copy=True)
+        x.data = self.scale[x.indices, column]
         if self.l2:
-            norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+            norms = np.sqrt(np.bincount(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)),
+                                        weights=x.data**2, minlength=x.shape[0]))
             norms[norms == 0] = 1.0
-            x = sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
+            x.data /= np.repeat(norms, np.diff(x.indptr))
         return x
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(n_texts, n_outputs) decision values."""
+        n_out = self.weights.shape[1]
         if not texts:
-            return np.zeros((0, self.weights.shape[1]))
-        return np.asarray(self.matrix(texts) @ self.weights) + self.bias
+            return np.zeros((0, n_out))
+        b = self.binary(texts)
+        if self.scale.shape[1] == 1:
+            return np.asarray(self._scaled(b, 0) @ self.weights) + self.bias
+        out = np.empty((len(texts), n_out))
+        for k in range(n_out):
+            out[:, k] = self._scaled(b, k) @ self.weights[:, k] + self.bias[k]
+        return out
 
     def save(self, path) -> None:
         buf = io.BytesIO()

@@ -83,18 +83,22 @@ class CsTokenizer:
                     self._jieba.add_word(word)
             self._cut_cached.cache_clear()
 
-    def _cut_uncached(self, text: str) -> tuple[str, ...]:
+    def _cut_uncached(self, text: str, hmm: bool) -> tuple[str, ...]:
         engine = self._engine()
         with self._lock:
-            return tuple(t for t in engine.lcut(text, HMM=True) if t.strip())
+            return tuple(t for t in engine.lcut(text, HMM=hmm) if t.strip())
 
-    def cut(self, text: str) -> tuple[str, ...]:
-        """All tokens of the normalised text (punctuation kept, spaces dropped)."""
-        return self._cut_cached(normalize(text))
+    def cut(self, text: str, hmm: bool = True) -> tuple[str, ...]:
+        """All tokens of the normalised text (punctuation kept, spaces dropped).
 
-    def cut_normalized(self, norm: str) -> tuple[str, ...]:
+        ``hmm=True`` lets jieba guess words missing from the dictionary (better for hot
+        words); ``hmm=False`` is about twice as fast (the sentiment features use it).
+        """
+        return self._cut_cached(normalize(text), hmm)
+
+    def cut_normalized(self, norm: str, hmm: bool = True) -> tuple[str, ...]:
         """Like :meth:`cut` for text already passed through :func:`normalize`."""
-        return self._cut_cached(norm)
+        return self._cut_cached(norm, hmm)
 
     def tokenize(self, text: str) -> list[str]:
         """Content tokens: stopwords, punctuation and bare numbers removed."""

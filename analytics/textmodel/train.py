@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from . import corpora
+from . import chatgen, corpora
 from .features import FEATURE_VERSION, text_features
 from .model import LinearTextModel
 from .tokenize import CsTokenizer
@@ -42,15 +42,23 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sentiment_model.np
 class TrainConfig:
     seed: int = 20261125
     char_orders: tuple[int, ...] = (1, 2, 3)
+    words: bool = True
+    hmm: bool = True
     min_df: int = 2
     c_polarity: float = 4.0
     c_neutral: float = 2.0
-    chat_weight: float = 20.0
+    chat_weight: float = 5.0
+    generated_chat: int = 4000
+    generated_weight: float = 2.0
     atec_sample: int = 4000
     review_sample_for_neutral: int = 6000
     neutral_threshold: float = 0.5
-    prune_below: float = 1e-3
+    prune_below: float = 0.0  # > 0 drops near-zero features and refits (smaller file)
+    scale_polarity: str = "idf"  # "idf" or "nb" (NB-SVM log-count ratio)
+    scale_neutral: str = "idf"
+    norm: str = "l2"  # "l2" or "none"
     max_reviews: int | None = None  # cap per review file (tests train a tiny model)
+    holdout_dev: bool = False  # leave the 10% review dev split out (model selection runs)
     chat_files: list[Path] = field(default_factory=lambda: [corpora.CHAT_DATA_DIR / "chat_sentiment_train.tsv"])
 
 
@@ -77,6 +85,11 @@ def _sample(items: Sequence, n: int, rng: np.random.Generator) -> list:
     return [items[i] for i in sorted(picks.tolist())]
 
 
+def is_review_dev(text: str) -> bool:
+    """The fixed 10% of the review train files used as a dev split during model selection."""
+    return corpora.stable_fraction(text) < 0.1
+
+
 def assemble(cfg: TrainConfig, reviews: dict[str, list[corpora.Example]], questions: list[str],
              chat: list[corpora.Example]) -> Corpus:
     """The training rows of both heads, with per-row weights."""
@@ -84,6 +97,8 @@ def assemble(cfg: TrainConfig, reviews: dict[str, list[corpora.Example]], questi
     corpus = Corpus([], [], [], [])
     pooled = []
     for name, rows in reviews.items():
+        if cfg.holdout_dev:
+            rows = [ex for ex in rows if not is_review_dev(ex.text)]
         rows = _sample(rows, cfg.max_reviews, rng) if cfg.max_reviews else rows
         for ex in rows:
             corpus.add(ex.text, int(ex.label == "pos"), None, 1.0, name)
@@ -95,11 +110,14 @@ def assemble(cfg: TrainConfig, reviews: dict[str, list[corpora.Example]], questi
     for ex in chat:
         pol = {"pos": 1, "neg": 0}.get(ex.label)
         corpus.add(ex.text, pol, int(ex.label == "neu"), cfg.chat_weight, ex.source)
+    for line in chatgen.generate(cfg.generated_chat, seed=cfg.seed):
+        pol = {"pos": 1, "neg": 0}.get(line.label)
+        corpus.add(line.text, pol, int(line.label == "neu"), cfg.generated_weight, "chatgen")
     return corpus
 
 
-def featurize(texts: Sequence[str], tokenizer: CsTokenizer, char_orders: tuple[int, ...]) -> list[set[str]]:
-    return [set(text_features(t, tokenizer, char_orders)) for t in texts]
+def featurize(texts: Sequence[str], tokenizer: CsTokenizer, cfg: TrainConfig) -> list[set[str]]:
+    return [set(text_features(t, tokenizer, cfg.char_orders, cfg.words, cfg.hmm)) for t in texts]
 
 
 def build_vocab(feature_sets: Sequence[set[str]], min_df: int) -> list[str]:
@@ -126,6 +144,13 @@ def idf_scale(x: sparse.csr_matrix) -> np.ndarray:
     return np.log((1.0 + x.shape[0]) / (1.0 + df)) + 1.0
 
 
+def nb_ratio(x: sparse.csr_matrix, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """NB log-count ratio r = log((p / |p|_1) / (q / |q|_1)) over binary features (Wang & Manning 2012)."""
+    p = alpha + np.asarray(x[y == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(x[y == 0].sum(axis=0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
 def scaled(x: sparse.csr_matrix, scale: np.ndarray, l2: bool = True) -> sparse.csr_matrix:
     x = sparse.csr_matrix(x @ sparse.diags(scale))
     if l2:
@@ -143,49 +168,57 @@ def fit_head(x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, c: float, seed:
     return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
 
 
-def _fit_heads(x: sparse.csr_matrix, corpus: Corpus, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    weights = np.zeros((x.shape[1], 2))
+def _head_rows(labels: list[int | None], corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.array([i for i, v in enumerate(labels) if v is not None])
+    return rows, np.array([labels[i] for i in rows]), np.array([corpus.weight[i] for i in rows])
+
+
+def fit_heads(xb: sparse.csr_matrix, corpus: Corpus, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scale, weights, bias), each with one column per head (polarity, neutral)."""
+    idf = idf_scale(xb)
+    heads = ((corpus.polarity, cfg.c_polarity, cfg.scale_polarity), (corpus.neutral, cfg.c_neutral, cfg.scale_neutral))
+    scale = np.zeros((xb.shape[1], 2))
+    weights = np.zeros((xb.shape[1], 2))
     bias = np.zeros(2)
-    for k, (labels, c) in enumerate(((corpus.polarity, cfg.c_polarity), (corpus.neutral, cfg.c_neutral))):
-        rows = np.array([i for i, v in enumerate(labels) if v is not None])
-        y = np.array([labels[i] for i in rows])
-        w = np.array([corpus.weight[i] for i in rows])
-        weights[:, k], bias[k] = fit_head(x[rows], y, w, c, cfg.seed)
-    return weights, bias
+    for k, (labels, c, kind) in enumerate(heads):
+        rows, y, w = _head_rows(labels, corpus)
+        scale[:, k] = idf if kind == "idf" else nb_ratio(xb[rows], y)
+        x = scaled(xb[rows], scale[:, k], cfg.norm == "l2")
+        weights[:, k], bias[k] = fit_head(x, y, w, c, cfg.seed)
+    return scale, weights, bias
 
 
-def fit_model(corpus: Corpus, cfg: TrainConfig, tokenizer: CsTokenizer | None = None) -> LinearTextModel:
-    """Featurise, fit both heads and return the pruned runtime model."""
-    tokenizer = tokenizer or CsTokenizer()
+def fit_model(corpus: Corpus, cfg: TrainConfig, tokenizer: CsTokenizer | None = None,
+              feats: list[set[str]] | None = None) -> LinearTextModel:
+    """Featurise (unless ``feats`` is given), fit both heads and return the runtime model."""
     started = time.perf_counter()
-    feats = featurize(corpus.texts, tokenizer, cfg.char_orders)
+    if feats is None:
+        feats = featurize(corpus.texts, tokenizer or CsTokenizer(), cfg)
     vocab = build_vocab(feats, cfg.min_df)
-    index = {f: i for i, f in enumerate(vocab)}
-    xb = binary_matrix(feats, index)
-    scale = idf_scale(xb)
-    x = scaled(xb, scale)
+    xb = binary_matrix(feats, {f: i for i, f in enumerate(vocab)})
     log.info("featurised %d texts, %d features in %.1fs", len(feats), len(vocab), time.perf_counter() - started)
-    weights, bias = _fit_heads(x, corpus, cfg)
+    scale, weights, bias = fit_heads(xb, corpus, cfg)
     keep = np.abs(weights).max(axis=1) >= cfg.prune_below
     if not keep.all():
         # Refit on the kept features so that the row norms seen in training are exactly
         # the ones the runtime computes from the shipped vocabulary.
-        x = scaled(xb[:, keep], scale[keep])
-        weights, bias = _fit_heads(x, corpus, cfg)
-    kept_vocab = [f for f, k in zip(vocab, keep.tolist(), strict=True) if k]
+        xb = xb[:, keep]
+        scale, weights, bias = fit_heads(xb, corpus, cfg)
+        vocab = [f for f, k in zip(vocab, keep.tolist(), strict=True) if k]
     meta = {
         "kind": "sentiment",
         "outputs": ["polarity", "neutral"],
         "feature_version": FEATURE_VERSION,
         "char_orders": list(cfg.char_orders),
-        "norm": "l2",
+        "words": cfg.words,
+        "hmm": cfg.hmm,
+        "norm": cfg.norm,
         "neutral_threshold": cfg.neutral_threshold,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items()
                    if k != "chat_files"},
         "sources": corpus.sources,
-        "n_features_before_pruning": len(vocab),
     }
-    return LinearTextModel(kept_vocab, scale[keep], weights, bias, meta, tokenizer=None)
+    return LinearTextModel(vocab, scale, weights, bias, meta, tokenizer=None)
 
 
 def _file_digest(path: Path) -> str:

@@ -162,8 +162,8 @@ BAD = [
     (_bad_signature, 403),  # signature does not match the raw body
     (_stale, 403),  # an hour-old delivery replayed
     (_no_headers, 403),  # Encrypt Key set but no signature headers
-    (_other_key, 400),  # encrypted with someone else's key: cannot decrypt
-    (_garbage_cipher, 400),  # random bytes
+    (_other_key, 403),  # signed and encrypted with someone else's key
+    (_garbage_cipher, 400),  # correctly signed random bytes: cannot decrypt
     (_wrong_token, 403),  # decrypts, but the verification token is wrong
     (_not_json, 400),  # malformed JSON
     (_nested, 400),  # pathological nesting
@@ -176,6 +176,12 @@ async def test_bad_requests_get_4xx_and_do_nothing(encrypted, dispatched, make, 
     body, headers = make()
     resp = await encrypted.post(feishu.PATH, data=body, headers=headers)
     assert resp.status == status
+    assert list(dispatched) == []
+
+
+async def test_encrypted_without_signature_headers_cannot_decrypt_garbage(encrypted, dispatched):
+    body = json.dumps({"encrypt": base64.b64encode(os.urandom(48)).decode()}).encode()
+    assert (await encrypted.post(feishu.PATH, data=body)).status == 400
     assert list(dispatched) == []
 
 

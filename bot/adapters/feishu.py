@@ -156,32 +156,45 @@ class FeishuCallback:
         return hmac.compare_digest(got.encode(), self._token.encode())
 
     def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], str]:
-        """(status, JSON body, reason for the log). Never raises."""
+        """(status, JSON body, reason for the log). Never raises.
+
+        With an Encrypt Key, signature headers, when present, are checked before anything is
+        decrypted; only the URL-verification handshake may come without them.
+        """
         if not self.configured:
             return 404, {"msg": "feishu callback is not configured"}, "not configured"
+        signed = False
+        if self._key and "x-lark-signature" in headers:
+            ok, why = self._signed_ok(headers, body)
+            if not ok:
+                return 403, {"msg": "forbidden"}, why
+            signed = True
         try:
-            payload = json.loads(body.decode("utf-8"))
-            if not isinstance(payload, dict):
-                raise BadEvent("body is not a JSON object")
-            if "encrypt" in payload:
-                if not self._key:
-                    return 400, {"msg": "encrypted body but no encrypt_key"}, "no encrypt key"
-                payload = json.loads(decrypt(self._key, str(payload["encrypt"])))
-                if not isinstance(payload, dict):
-                    raise BadEvent("decrypted body is not a JSON object")
+            payload = self._open(body)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return 400, {"msg": "bad request"}, f"malformed: {type(exc).__name__}"
         if payload.get("type") == "url_verification":
             if not self._token_ok(payload):
                 return 403, {"msg": "forbidden"}, "challenge with a wrong token"
             return 200, {"challenge": str(payload.get("challenge", ""))}, "url verified"
-        if self._key:
-            ok, why = self._signed_ok(headers, body)
-            if not ok:
-                return 403, {"msg": "forbidden"}, why
+        if self._key and not signed:
+            return 403, {"msg": "forbidden"}, "signature headers missing"
         if not self._token_ok(payload):
             return 403, {"msg": "forbidden"}, "wrong verification token"
         return self._dispatch(payload)
+
+    def _open(self, body: bytes) -> dict[str, Any]:
+        """The event as a dict, decrypted when it came as ``{"encrypt": …}``."""
+        payload = json.loads(body.decode("utf-8"))
+        if not isinstance(payload, dict):
+            raise BadEvent("body is not a JSON object")
+        if "encrypt" in payload:
+            if not self._key:
+                raise BadEvent("encrypted body but no encrypt_key configured")
+            payload = json.loads(decrypt(self._key, str(payload["encrypt"])))
+            if not isinstance(payload, dict):
+                raise BadEvent("decrypted body is not a JSON object")
+        return payload
 
     def _dispatch(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
         try:

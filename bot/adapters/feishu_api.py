@@ -34,14 +34,16 @@ from bot.adapters.base import Destination, Sender, SendError
 from bot.adapters.httpjson import JsonClient, dumps
 from bot.adapters.images import ImageError, load_image
 from bot.config import FeishuRobot, FeishuSettings
-from bot.delivery.split import json_cost, limit_for, split_text
+from bot.delivery.split import post_cost, split_text
 from bot.redact import register_secret
 from handlers.base import Chart, Reply
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "feishu"
-BODY_MAX_BYTES = 20_000
+BODY_MAX_BYTES = 20_000  # custom bot request body
+APP_BODY_MAX_BYTES = 30_000  # im/v1/messages: post/card bodies ≤ 30 KB (text may be 150 KB)
+ENVELOPE_BYTES = 1_000  # msg_type, timestamp, sign, receive_id, the first post line
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 TOKEN_EARLY_REFRESH_S = 300
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -185,7 +187,7 @@ class FeishuSender(Sender):
         if robot is None and not self.app.configured:
             raise SendError("feishu app credentials (app_id, app_secret) are needed to reply in chats")
         keywords = robot.keywords if robot else []
-        for msg_type, content in await self.messages(reply, keywords):
+        for msg_type, content in await self.messages(reply, keywords, via_app=robot is None):
             if robot is not None:
                 await self._post_robot(robot, msg_type, content)
             else:
@@ -197,12 +199,19 @@ class FeishuSender(Sender):
             raise SendError(f"no [[feishu.robots]] entry named {destination.target!r}")
         return robot
 
-    async def messages(self, reply: Reply, keywords: list[str]) -> list[tuple[str, dict[str, Any]]]:
-        """``(msg_type, content)`` pairs: text split under the body limit, charts on the last one."""
+    async def messages(self, reply: Reply, keywords: list[str], *, via_app: bool = False
+                       ) -> list[tuple[str, dict[str, Any]]]:
+        """``(msg_type, content)`` pairs: text split under the body limit, charts on the last one.
+
+        The budget is counted in serialized bytes: JSON escapes, the per-line ``post`` nodes, and
+        for the app API the second JSON encoding of ``content``.
+        """
+        cost = _app_cost if via_app else _robot_cost
         title = reply.title or ""
-        limit = limit_for("feishu", "post") - len(dumps(title)) - len(dumps(keywords[:1]))
-        chunks = split_text(_plain(reply.text), limit, cost=json_cost) if reply.text else []
         chart_nodes = [await self._chart_nodes(c) for c in reply.charts]
+        overhead = sum(cost(ch) for ch in title + (keywords[0] if keywords else "") + json.dumps(chart_nodes))
+        limit = (APP_BODY_MAX_BYTES if via_app else BODY_MAX_BYTES) - ENVELOPE_BYTES - overhead
+        chunks = split_text(_plain(reply.text), max(256, limit), cost=cost) if reply.text else []
         out: list[tuple[str, dict[str, Any]]] = []
         for i, chunk in enumerate(chunks or [""]):
             last = i == max(0, len(chunks) - 1)
@@ -244,6 +253,16 @@ class FeishuSender(Sender):
             raise SendError(f"feishu body of {len(data)} bytes exceeds {BODY_MAX_BYTES}")
         await self.client.request("POST", robot.webhook.get_secret_value(), what="bot/v2/hook",
                                   code_field="code", data=data, headers=JSON_HEADERS)
+
+
+_robot_cost = post_cost
+
+
+def _app_cost(ch: str) -> int:
+    """Bytes in an app message body, where ``content`` is JSON encoded twice."""
+    if ch == "\n":
+        return len(json.dumps('"}],[{"tag":"text","text":"')) - 2  # the seam, escaped once more
+    return len(json.dumps(json.dumps(ch, ensure_ascii=False)[1:-1], ensure_ascii=False).encode("utf-8")) - 2
 
 
 def _has_content(message: tuple[str, dict[str, Any]]) -> bool:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.adapters.base import Destination, Sender, SendError
 from bot.config import DeliveryMute, DeliverySettings
 from bot.delivery.ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter, Window
-from bot.delivery.split import split_text, text_limit
+from bot.delivery.split import cost_for, split_text, text_limit
 from bot.redact import redact
 from handlers.base import Reply
 
@@ -154,7 +154,8 @@ def plan_parts(destination: Destination, reply: Reply) -> list[Reply]:
     """
     limit = text_limit(destination.platform, destination.kind)
     title_cost = len((reply.title or "").encode("utf-8")) + 16
-    chunks = [reply.text] if limit is None else split_text(reply.text, max(64, limit - title_cost))
+    cost = cost_for(destination.platform)
+    chunks = [reply.text] if limit is None else split_text(reply.text, max(64, limit - title_cost), cost=cost)
     separate = destination.platform == "wecom" and bool(reply.charts)
     parts = [Reply(text=c, title=reply.title if i == 0 else None, ok=reply.ok) for i, c in enumerate(chunks)]
     if separate:

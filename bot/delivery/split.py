@@ -28,6 +28,22 @@ def json_cost(ch: str) -> int:
     return len(json.dumps(ch, ensure_ascii=False).encode("utf-8")) - 2
 
 
+# In a Feishu ``post`` every line is its own paragraph node, so a line break costs the node seam
+# ``"}],[{"tag":"text","text":"`` once serialized.
+POST_LINE_SEAM = len('"}],[{"tag":"text","text":"')
+
+
+def post_cost(ch: str) -> int:
+    """Bytes one character adds to a serialized Feishu ``post`` (JSON escapes, paragraph seams)."""
+    return POST_LINE_SEAM if ch == "\n" else json_cost(ch)
+
+
+def cost_for(platform: str) -> CharCost:
+    """How a platform's limit counts text: WeCom limits the content bytes; DingTalk and Feishu
+    limit the whole JSON body, so escapes (and Feishu's per-line nodes) count too."""
+    return {"dingtalk": json_cost, "feishu": post_cost}.get(platform, utf8_cost)
+
+
 def byte_len(text: str, cost: CharCost = utf8_cost) -> int:
     if cost is utf8_cost:
         return len(text.encode("utf-8"))

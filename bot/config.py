@@ -117,6 +117,16 @@ class DeliveryMute(Section):
     end: str = ""
     reason: str = ""
 
+    @field_validator("start", "end")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if value:
+            hours, _, minutes = value.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+                    and len(minutes) == 2):
+                raise ValueError(f"expected HH:MM, got {value!r}")
+        return value
+
 
 class DeliveryRateLimit(Section):
     platform: Literal["dingtalk", "wecom", "feishu"]

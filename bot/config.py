@@ -50,7 +50,9 @@ class ServerSettings(Section):
     public_base_url: str = ""
     chart_url_ttl_seconds: int = 3600
     chart_signing_key: SecretStr = SecretStr("")
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # On SIGTERM: how long running commands (and their replies) may take before they are cancelled.
+    shutdown_grace_seconds: int = Field(default=30, ge=0)
 
 
 class DingTalkRobot(Section):
@@ -67,6 +69,8 @@ class DingTalkSettings(Section):
     mode: Literal["http", "stream"] = "http"
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
+    # Robot callbacks are a few KB; anything larger is refused with 413 before it is parsed.
+    callback_max_bytes: int = Field(default=65_536, ge=1024)
     robots: list[DingTalkRobot] = Field(default_factory=list)
 
 

@@ -60,6 +60,14 @@ def test_table_rows_are_documented_and_unique():
     assert all(url.startswith("https://") for url in ERROR_PAGES.values())
 
 
+def test_every_code_is_documented_in_delivery_md():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "delivery.md").read_text("utf-8")
+    missing = [f"{r.platform}:{r.code}" for r in ERROR_TABLE if f"| {r.platform} | `{r.code}` |" not in doc]
+    assert not missing, f"add these rows to docs/delivery.md: {missing}"
+
+
 def test_send_error_flags_and_retry_after():
     err = send_error("dingtalk", code=130101, message="send too fast")
     assert err.retryable and not err.refresh_token and err.retry_after == 600.0

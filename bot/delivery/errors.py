@@ -96,6 +96,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule("wecom", 40056, P, "invalid agentid", "WeCom 90313"),
     # Feishu custom bot and app API
     ErrorRule("feishu", 11232, R, "rate limited (5/s, 100/min per bot)", "PROTOCOLS §3", retry_after=1.0),
+    ErrorRule("feishu", 19001, P, "incoming webhook access token invalid (bot removed?)", "Feishu custom bot guide"),
     ErrorRule("feishu", 19021, P, "sign match fail or timestamp not within one hour", "PROTOCOLS §3"),
     ErrorRule("feishu", 19022, P, "IP not allowed", "PROTOCOLS §3"),
     ErrorRule("feishu", 19024, P, "key words not found", "PROTOCOLS §3"),

@@ -298,6 +298,15 @@ def test_other_timezones_and_dst():
     assert date(2026, 10, 25) in days and min(days) == date(2026, 10, 23)
 
 
+@pytest.mark.parametrize("hour", [0, 11, 16])
+def test_one_day_range_stays_inside_the_day(hour):
+    now = datetime(2026, 11, 25, hour, 30, tzinfo=TZ)
+    records = _materialise(generate_records(days=1, seed=1, now=now, tz=TZ, scale=0.2))
+    start = datetime(2026, 11, 25, tzinfo=TZ)
+    for kind, field in (("conversations", "started_at"), ("messages", "sent_at"), ("complaints", "created_at")):
+        assert all(start <= row[field] < now for row in records[kind]), kind
+
+
 def test_naive_now_means_local_time():
     a = _materialise(generate_records(days=2, seed=1, now=NOW.replace(tzinfo=None), tz=TZ, scale=0.05))
     b = _materialise(generate_records(days=2, seed=1, now=NOW, tz=TZ, scale=0.05))

@@ -6,16 +6,15 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from analytics.demo import dialog, timeline
 from analytics.demo import topics as T
-from analytics.demo.orders import PICK_CHANNEL, PICK_PRODUCT, OrderInfo
+from analytics.demo.orders import PICK_CHANNEL, PICK_PRODUCT, Customers, OrderInfo
 from analytics.demo.phrases import CITIES, Weighted, body, pick, tracking_number
 from analytics.demo.shop import (
     CHANNELS,
     EXPRESS,
-    HOME_SHOP,
-    MAIN_SHOP,
     PRODUCT_BY_NAME,
     Agent,
     agents_on_duty,
@@ -118,7 +117,7 @@ def _facts(rng: random.Random, topic: str, order: OrderInfo | None, channel: str
     height, weight = body(rng)
     return Facts(topic=topic, product=product, shop=product.shop, channel=channel, color=color, size=size,
                  order_id=order.order_id if order else None, express=express, tracking=tracking_number(rng, express),
-                 city=pick(rng, CITIES), days_since_order=0, resolved=True, transferred=False, promo=promo_day,
+                 city=pick(rng, CITIES), resolved=True, transferred=False, promo=promo_day,
                  height=height, weight=weight)
 
 
@@ -126,7 +125,7 @@ _RESOLVE_FACTOR = {T.SERVICE: 0.7, T.STUCK: 0.6, T.QUALITY: 0.85, T.REFUND: 0.8,
 _TRANSFER_TOPICS = {T.QUALITY, T.REFUND, T.SERVICE, T.RETURN}
 
 
-def plan_chat(rng: random.Random, start: datetime, d: date, promo: date, recent: RecentOrders, customers,  # noqa: ANN001
+def plan_chat(rng: random.Random, start: datetime, d: date, promo: date, recent: RecentOrders, customers: Customers,
               *, topic: str | None = None, product: str | None = None, slow: float = 1.0) -> ChatPlan:
     """One conversation starting at ``start``; ``topic``/``product`` force what it is about (the spike)."""
     post = True
@@ -148,14 +147,14 @@ def plan_chat(rng: random.Random, start: datetime, d: date, promo: date, recent:
     rated = rng.random() < _CHANNEL_BY_NAME[channel].rating_share
     rating = _rating(rng, agent, frt, facts.resolved, topic, facts.transferred) if rated else None
     customer_id = order.customer_id if order else customers.pick()
-    shop = facts.product.shop if facts.product.shop in (MAIN_SHOP, HOME_SHOP) else MAIN_SHOP
-    script = dialog.build(rng, facts, frt=frt, pace=agent.speed * 1.2, shop=shop)
-    return ChatPlan(start=start, agent=agent, channel=channel, shop=shop, customer_id=customer_id, facts=facts,
+    script = dialog.build(rng, facts, frt=frt, pace=agent.speed * 1.2, shop=facts.shop)
+    return ChatPlan(start=start, agent=agent, channel=channel, shop=facts.shop, customer_id=customer_id, facts=facts,
                     frt=frt, rating=rating, script=script)
 
 
-def day_chats(rng: random.Random, d: date, tz, now: datetime, expected: float, promo: date,  # noqa: ANN001
-              recent: RecentOrders, customers) -> list[ChatPlan]:  # noqa: ANN001
+def day_chats(rng: random.Random, d: date, tz: ZoneInfo, now: datetime, expected: float, promo: date,
+              recent: RecentOrders, customers: Customers) -> list[ChatPlan]:
+    """The chats of local day ``d`` that start before ``now``."""
     hours = timeline.hour_starts(d, tz)
     weights = timeline.hour_weights(d, promo)
     total_w = sum(weights[h.hour] for h in hours)

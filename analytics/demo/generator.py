@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from analytics.demo import feedback, timeline
@@ -51,7 +52,11 @@ def build_world(*, days: int, seed: int, now: datetime, tz: ZoneInfo, scale: flo
         raise ValueError("scale must be positive")
     now = now.replace(tzinfo=tz) if now.tzinfo is None else now
     day_list = timeline.day_range(now, tz, days)
-    world = World(days=day_list, promo=timeline.promotion_day(day_list), spike=timeline.spike_window(now, tz), now=now)
+    spike_start, spike_end = timeline.spike_window(now, tz)
+    range_start = timeline.local_midnight(day_list[0], tz)
+    if spike_start < range_start:  # a one-day range seen early in the morning has no room for it
+        spike_start = spike_end = range_start
+    world = World(days=day_list, promo=timeline.promotion_day(day_list), spike=(spike_start, spike_end), now=now)
     vol_rng, order_rng, chat_rng, complaint_rng = (_stream(seed, n) for n in ("volume", "orders", "chats", "complaints"))
     customers = Customers(_stream(seed, "customers"), scale)
     recent = RecentOrders()
@@ -130,6 +135,8 @@ def _spike(rng: random.Random, world: World, recent: RecentOrders, customers: Cu
     """Parcels of one product stuck at a hub: complaints in the spike window jump to 5× the usual for those hours,
     with the chats they come from (so sentiment and 热词 move too)."""
     start, end = world.spike
+    if end <= start:
+        return
     already = sum(1 for c in world.complaints if start <= c["created_at"] < end)
     target = max(6, math.ceil(timeline.SPIKE_MULTIPLIER * _same_hours_baseline(world, tz)))
     span = int((end - start).total_seconds())
@@ -154,14 +161,14 @@ def _assign_ids(world: World, tz: ZoneInfo) -> None:
     world.chats.sort(key=lambda c: c.start)
     for seq_key, chat in _sequenced(world.chats, lambda c: c.start, tz):
         chat.conversation_id = f"C{seq_key}"
-    for kind, prefix in ((world.complaints, "CP"), (world.returns, "RT"), (world.reviews, "RV")):
-        kind.sort(key=lambda r: r["created_at"])
-        for seq_key, row in _sequenced(kind, lambda r: r["created_at"], tz):
-            row_id = {"CP": "complaint_id", "RT": "return_id", "RV": "review_id"}[prefix]
-            row[row_id] = f"{prefix}{seq_key}"
+    for rows, prefix, column in ((world.complaints, "CP", "complaint_id"), (world.returns, "RT", "return_id"),
+                                 (world.reviews, "RV", "review_id")):
+        rows.sort(key=lambda r: r["created_at"])
+        for seq_key, row in _sequenced(rows, lambda r: r["created_at"], tz):
+            row[column] = f"{prefix}{seq_key}"
 
 
-def _sequenced(rows: list, when, tz: ZoneInfo) -> Iterator[tuple[str, object]]:  # noqa: ANN001
+def _sequenced(rows: list[Any], when: Callable[[Any], datetime], tz: ZoneInfo) -> Iterator[tuple[str, Any]]:
     day, seq, stamp = None, 0, ""
     for row in rows:
         d = when(row).astimezone(tz).date()

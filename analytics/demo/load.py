@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
 from analytics.demo.generator import KINDS, build_world
 from analytics.demo.records import all_records
 from analytics.demo.timeline import local_midnight
@@ -54,7 +56,7 @@ class _Counted:
             yield row
 
 
-def generate_demo(engine, *, days: int = 90, seed: int = 7, now: datetime | None = None, tz: ZoneInfo,  # noqa: ANN001
+def generate_demo(engine: Engine, *, days: int = 90, seed: int = 7, now: datetime | None = None, tz: ZoneInfo,
                   scale: float = 1.0, progress: bool = False) -> DemoSummary:
     """Generate the demo world and write it through ``analytics.ingest.ingest_records`` (source "demo"), so the
     demo data gets exactly the validation, enrichment and rollups that imported data gets."""

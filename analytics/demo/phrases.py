@@ -10,6 +10,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Sequence
+from typing import Any
 
 
 def pick(rng: random.Random, seq: Sequence[str]) -> str:
@@ -30,7 +31,7 @@ class Weighted:
         self.cum = tuple(itertools.accumulate(weights))
         self.total = self.cum[-1]
 
-    def __call__(self, rng: random.Random):  # noqa: ANN204
+    def __call__(self, rng: random.Random) -> Any:
         return self.items[bisect.bisect_right(self.cum, rng.random() * self.total)]
 
 

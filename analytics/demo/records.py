@@ -32,7 +32,7 @@ def conversation_record(chat: ChatPlan, world: World) -> dict:
         "first_response_seconds": chat.frt if answered else None,
         "resolved": chat.facts.resolved if ended else None,
         "rating": chat.rating if ended else None,
-        "transferred": chat.facts.transferred if ended else False,
+        "transferred": chat.facts.transferred if ended else None,
         "topic": chat.facts.topic,
     }
 

@@ -63,7 +63,6 @@ class Facts:
     express: str
     tracking: str
     city: str
-    days_since_order: int
     resolved: bool
     transferred: bool
     promo: bool

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from analytics.demo import generate_demo, generate_records
+from analytics.demo.generator import build_world
+from analytics.demo.records import totals
 from analytics.demo.timeline import spike_window
 from analytics.store.models import Complaint
 
@@ -336,6 +338,8 @@ def test_generate_demo_loads_everything(engine):
             Complaint.created_at >= spike_start, Complaint.created_at < spike_end)).scalar_one()
     for kind in TABLES:
         assert counts[kind] == getattr(summary, kind) == expected[kind], kind
+    world = build_world(days=4, seed=9, now=NOW, tz=TZ, scale=0.04)
+    assert totals(world) == expected  # what the progress bars announce
     assert in_spike >= 6
     assert summary.days == 4 and summary.end == NOW
     assert summary.start == datetime(2026, 11, 22, tzinfo=TZ)

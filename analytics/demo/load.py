@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from analytics.demo.generator import KINDS, build_world
-from analytics.demo.records import all_records
+from analytics.demo.records import all_records, totals
 from analytics.demo.timeline import local_midnight
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,10 @@ def generate_demo(engine: Engine, *, days: int = 90, seed: int = 7, now: datetim
     log.info("demo world of %d days built in %.1f s (%.1f s CPU)", days, time.perf_counter() - began,
              time.process_time() - cpu)
     counts: dict[str, int] = {}
+    expected = totals(world) if progress else {}
     for kind in KINDS:
         rows = records[kind]
-        counted = _Counted(_progress(rows, kind, progress))
+        counted = _Counted(_progress(rows, kind, expected.get(kind)) if progress else rows)
         t0, cpu = time.perf_counter(), time.process_time()
         ingest_records(engine, kind, counted, tz=tz, source="demo")
         counts[kind] = counted.n
@@ -84,10 +85,7 @@ def generate_demo(engine: Engine, *, days: int = 90, seed: int = 7, now: datetim
     )
 
 
-def _progress(rows: Iterable[dict], kind: str, enabled: bool) -> Iterable[dict]:
-    if not enabled:
-        return rows
+def _progress(rows: Iterable[dict], kind: str, total: int | None) -> Iterable[dict]:
     from tqdm import tqdm
 
-    total = len(rows) if isinstance(rows, list) else None
     return tqdm(rows, total=total, desc=kind, unit=" rows", leave=False)

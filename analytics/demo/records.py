@@ -76,3 +76,16 @@ def all_records(world: World) -> dict[str, Iterator[dict] | list[dict]]:
         "reviews": [dict(r) for r in world.reviews],
         "kb": kb(),
     }
+
+
+def totals(world: World) -> dict[str, int]:
+    """How many rows of each kind ``all_records`` yields (for progress bars; the iterators are lazy)."""
+    return {
+        "conversations": len(world.chats),
+        "messages": sum(len(_kept(c, world)) for c in world.chats),
+        "complaints": len(world.complaints),
+        "orders": len(world.orders),
+        "returns": len(world.returns),
+        "reviews": len(world.reviews),
+        "kb": len(KB_ENTRIES),
+    }

@@ -310,3 +310,31 @@ async def test_missing_sender_fails_permanently(engine, clock):
     await outbox.drain()
     [row] = rows(engine)
     assert row.status == "failed" and "no sender" in row.last_error
+
+
+async def test_worker_sleeps_while_a_destination_waits(engine, senders, wecom):
+    """A head row deferred for a minute (rate limit) must not make the worker spin on the rows behind it."""
+    import asyncio
+
+    outbox = Outbox(engine, senders, settings=SETTINGS.model_copy(update={"poll_seconds": 5.0}))
+    for i in range(22):  # 20 go out, the 21st waits ~60 s for the window, the 22nd waits behind it
+        await outbox.enqueue(ROBOT, Reply(f"m{i}"))
+    rounds = 0
+    original = outbox._round_once
+
+    async def counting():
+        nonlocal rounds
+        rounds += 1
+        return await original()
+
+    outbox._round_once = counting
+    task = asyncio.create_task(outbox.run())
+    for _ in range(300):
+        if len(wecom.sent) >= 20:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    outbox.stop()
+    await asyncio.wait_for(task, 5)
+    assert len(wecom.sent) == 20
+    assert rounds <= 3  # one round sends 20, then the worker sleeps until the window frees

@@ -163,12 +163,20 @@ class Outbox:
                 return finished
 
     def _next_due_in(self) -> float | None:
+        """Seconds until the earliest *head* row (first pending row of a destination) is due.
+
+        Rows queued behind a waiting head are not due before it, so they do not count; counting
+        them would spin the worker while a destination waits out a rate limit.
+        """
+        heads: dict[str, datetime] = {}
         with Session(self.engine) as session:
-            value = session.exec(select(func.min(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.status == PENDING)).one()
-        if value is None:
+            for key, due in session.exec(select(OutboxMessage.destination_key, OutboxMessage.next_attempt_at)
+                                         .where(OutboxMessage.status == PENDING)
+                                         .order_by(OutboxMessage.id).limit(BATCH)).all():
+                heads.setdefault(key, _aware(due))
+        if not heads:
             return None
-        return max(0.0, (_aware(value) - self.clock()).total_seconds())
+        return max(0.0, (min(heads.values()) - self.clock()).total_seconds())
 
     async def _round_once(self) -> int:
         async with self._round:

@@ -139,6 +139,10 @@ def plan_chat(rng: random.Random, start: datetime, d: date, promo: date, recent:
     if product is not None and order is None:
         facts.product = PRODUCT_BY_NAME[product]
         facts.shop = facts.product.shop
+        facts.color = pick(rng, facts.product.colors)
+        facts.size = pick(rng, facts.product.sizes) if facts.product.sizes else ""
+    if topic == T.SIZE and not facts.product.sizes:  # a scarf or a pillow has no size to ask about
+        topic = facts.topic = T.STOCK
     agent = _ON_DUTY[start.hour](rng)
     frt = _first_response(rng, agent, response_load(d, start.hour, promo) * slow)
     resolve_p = agent.resolve_rate * _RESOLVE_FACTOR.get(topic, 1.0) * (0.9 if d == promo else 1.0) / slow

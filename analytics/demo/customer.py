@@ -190,6 +190,13 @@ def _ask_invoice(r: Rng, f: Facts) -> str:
     ))
 
 
+def _wrong_colour(r: Rng, f: Facts) -> str:
+    others = [c for c in f.product.colors if c != f.color]
+    if not others:
+        return f"{f.product.name}和图片差别太大"
+    return f"收到的是{pick(r, others)}，我拍的是{f.color}"
+
+
 WASH_ISSUES = {"起球", "缩水", "掉色", "掉毛", "变形"}
 
 
@@ -202,7 +209,7 @@ def _ask_quality(r: Rng, f: Facts) -> str:
     when = pick(r, ("洗了一次就", "用了两次就", "才洗一次就")) if issue in WASH_ISSUES else pick(r, ("刚收到，", "刚拆开就", "穿了一天，"))
     return pick(r, (
         f"{p}{said}", f"收到的{p}{said}", f"{when}{said}", f"你们这{p}{said}，怎么回事", f"{said}，能退吗",
-        f"{p}质量有问题，{said}", f"{said}，这是正品吗", f"收到的是{pick(r, f.product.colors)}，我拍的是{f.color}",
+        f"{p}质量有问题，{said}", f"{said}，这是正品吗", _wrong_colour(r, f),
         f"{p}有个洞", f"{p}有线头，{said}", f"买的{f.color}{p}{said}，怎么处理",
     ))
 

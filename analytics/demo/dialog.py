@@ -43,7 +43,7 @@ def build(r: random.Random, f: Facts, *, frt: int, pace: float, shop: str) -> Sc
         t += _gap(r, pace, 3, 900)
     out.append((t, "agent", replies.answer(r, f)))
     if f.transferred:
-        out[-1] = (t, "agent", replies.transfer(r))
+        out[-1] = (t, "agent", replies.transfer(r, f))
         t += _gap(r, 70, 15, 600)
         out.append((t, "agent", replies.after_transfer(r, f)))
     if r.random() < 0.45:

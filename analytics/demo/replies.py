@@ -230,13 +230,16 @@ def goodbye(r: Rng, f: Facts) -> str:
                     "抱歉亲，这边已经记录了，会有专员跟进"))
 
 
-def transfer(r: Rng) -> str:
-    return pick(r, ("这个问题需要售后专员处理，这边帮您转接一下，请稍等哦", "亲，我帮您转接到售后同事，他们会为您处理",
-                    "这边为您转接专属售后，请稍候"))
+def transfer(r: Rng, f: Facts) -> str:
+    if f.topic in T.POST_SALE and f.order_id:
+        return pick(r, ("这个问题需要售后专员处理，这边帮您转接一下，请稍等哦", "亲，我帮您转接到售后同事，他们会为您处理",
+                        "这边为您转接专属售后，请稍候"))
+    return pick(r, ("这边帮您转接专属客服，请稍等哦", "亲，我帮您转给负责这款商品的同事，请稍候"))
 
 
 def after_transfer(r: Rng, f: Facts) -> str:
-    return "您好，我是售后专员，您的问题我已经了解了，" + ANSWERS[f.topic](r, f)
+    who = "售后专员" if f.topic in T.POST_SALE and f.order_id else "专属客服"
+    return f"您好，我是{who}，您的问题我已经了解了，" + ANSWERS[f.topic](r, f)
 
 
 def bot_greeting(r: Rng, shop: str) -> str:

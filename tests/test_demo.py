@@ -49,6 +49,35 @@ def test_same_seed_and_now_give_identical_records():
     assert [m["text"] for m in c["messages"][:50]] != [m["text"] for m in a["messages"][:50]]
 
 
+_DIGEST = """
+import hashlib, sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from analytics.demo import generate_records
+tz = ZoneInfo("Asia/Shanghai")
+rows = generate_records(days=3, seed=3, now=datetime(2026, 11, 25, 15, 30, tzinfo=tz), tz=tz, scale=0.05)
+h = hashlib.sha256()
+for kind, items in rows.items():
+    for row in items:
+        h.update(repr(sorted(row.items(), key=lambda kv: kv[0])).encode())
+sys.stdout.write(h.hexdigest())
+"""
+
+
+def test_records_do_not_depend_on_the_process_hash_seed():
+    """String hashing is randomised per process; the generator must not depend on it (nor on set order)."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=True)
+        digests.add(out.stdout)
+    assert len(digests) == 1
+
+
 def test_every_kind_present_with_canonical_columns(month):
     required = {
         "conversations": {"conversation_id", "started_at", "agent", "channel", "shop", "customer_id", "ended_at",
@@ -309,10 +338,11 @@ def test_one_day_range_stays_inside_the_day(hour):
         assert all(start <= row[field] < now for row in records[kind]), kind
 
 
-def test_naive_now_means_local_time():
+def test_naive_now_means_local_time_and_any_zone_means_the_same_instant():
     a = _materialise(generate_records(days=2, seed=1, now=NOW.replace(tzinfo=None), tz=TZ, scale=0.05))
     b = _materialise(generate_records(days=2, seed=1, now=NOW, tz=TZ, scale=0.05))
-    assert a == b
+    c = _materialise(generate_records(days=2, seed=1, now=NOW.astimezone(ZoneInfo("UTC")), tz=TZ, scale=0.05))
+    assert a == b == c
 
 
 def test_bad_arguments_are_rejected():

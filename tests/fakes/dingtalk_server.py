@@ -86,6 +86,7 @@ class FakeDingTalk(FakeServer):
         self.tokens: dict[str, float] = {}
         self.token_requests = 0
         self.known_staff: set[str] | None = None
+        self.delay_s = 0.0  # answer sends this much later (a slow vendor)
         self.sent: list[Sent] = []
         self.uploads: list[bytes] = []
         self.refused: list[tuple[str, int | str]] = []
@@ -126,6 +127,17 @@ class FakeDingTalk(FakeServer):
                 raise AssertionError(f"expected {count} messages, got {len(self.sent)}: {self.sent}")
             await asyncio.sleep(0.01)
         return self.sent
+
+    def texts(self) -> list[Sent]:
+        """Messages that carry text (markdown or sampleMarkdown), not images."""
+        return [s for s in self.sent if s.kind in ("robot", "session") or s.body.get("msgKey") == "sampleMarkdown"]
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met; sent so far: {self.sent}")
+            await asyncio.sleep(0.01)
 
     def _refuse(self, kind: str, code: int | str, msg: str, status: int = 200) -> web.Response:
         self.refused.append((kind, code))
@@ -182,6 +194,8 @@ class FakeDingTalk(FakeServer):
             return self._refuse("session", 300001, "session 不存在")
         if (failure := self.injected()) is not None:
             return failure
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         body, size = await self._json(request)
         if body is None or body.get("msgtype") not in ("text", "markdown", "actionCard", "link", "feedCard"):
             return self._refuse("session", 400, "invalid message")

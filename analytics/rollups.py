@@ -28,12 +28,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -41,6 +43,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -52,7 +55,6 @@ from analytics.rollup_specs import (
     LINKS,
     MONTH,
     SPECS,
-    Cover,
     RollupSpec,
     bucket_expr,
     cover,
@@ -236,9 +238,14 @@ def _affected_hours(conn: Connection, kind: str, target: str, rows: list[Mapping
 
 
 # -- reading -----------------------------------------------------------------------------------------
+# Statements are built once per shape (rollup, grains of the whole buckets, number of raw edges, filter
+# columns) with bound parameters, so a metric answer costs SQL time, not expression building.
+
+Shape = tuple[str, tuple[str, ...], int, tuple[str, ...]]
+
 
 def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
-            filters: Mapping[str, str]) -> Cover | None:
+            filters: Mapping[str, str]) -> tuple[Shape, dict[str, Any]] | None:
     if not _enabled.get():
         return None
     if any(key not in spec.dims or not value for key, value in filters.items()):
@@ -246,55 +253,77 @@ def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
     plan = cover(start, end)
     if plan is None or not is_ready(conn, spec.kind):
         return None
-    return plan
+    keys = tuple(sorted(filters))
+    params: dict[str, Any] = {f"f_{key}": filters[key] for key in keys}
+    for i, (_, lo, hi) in enumerate(plan.buckets):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+    for i, (lo, hi) in enumerate(plan.raw):
+        params[f"rlo{i}"], params[f"rhi{i}"] = lo, hi
+    return (spec.kind, tuple(g for g, _, _ in plan.buckets), len(plan.raw), keys), params
 
 
-def _bucket_where(spec: RollupSpec, plan: Cover, filters: Mapping[str, str]) -> list[ColumnElement]:
+def _bucket_where(spec: RollupSpec, shape: Shape) -> list[ColumnElement]:
     table = spec.table
-    spans = [and_(table.c.grain == grain, table.c.bucket >= lo, table.c.bucket < hi) for grain, lo, hi in plan.buckets]
-    return [or_(*spans), *[table.c[key] == value for key, value in filters.items()]]
+    spans = [and_(table.c.grain == literal_column(f"'{grain}'"), table.c.bucket >= bindparam(f"lo{i}"),
+                  table.c.bucket < bindparam(f"hi{i}")) for i, grain in enumerate(shape[1])]
+    return [or_(*spans), *[table.c[key] == bindparam(f"f_{key}") for key in shape[3]]]
 
 
-def _raw_where(spec: RollupSpec, plan: Cover, filters: Mapping[str, str]) -> list[ColumnElement]:
-    spans = [and_(spec.time >= lo, spec.time < hi) for lo, hi in plan.raw]
-    return [*spec.where, or_(*spans), *[spec.dims[key] == value for key, value in filters.items()]]
+def _raw_where(spec: RollupSpec, shape: Shape) -> list[ColumnElement]:
+    spans = [and_(spec.time >= bindparam(f"rlo{i}"), spec.time < bindparam(f"rhi{i}")) for i in range(shape[2])]
+    return [*spec.where, or_(*spans), *[spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]]
+
+
+@lru_cache(maxsize=512)
+def _totals_statement(shape: Shape) -> Any:
+    spec = SPECS[shape[0]]
+    table = spec.table
+    cached = select(*[func.sum(table.c[name]).label(name) for name in spec.measures]).where(*_bucket_where(spec, shape))
+    if not shape[2]:
+        return cached
+    buckets = cached.subquery("b")
+    edges = (select(*[expr.label(name) for name, expr in spec.measures.items()]).select_from(spec.source)
+             .where(*_raw_where(spec, shape)).subquery("r"))
+    return (select(*[buckets.c[name] for name in spec.measures], *[edges.c[name] for name in spec.measures])
+            .select_from(buckets.join(edges, true())))  # two one-row aggregates side by side
+
+
+@lru_cache(maxsize=512)
+def _top_statement(shape: Shape, dim: str, measure: str, limit: int) -> Any:
+    spec = SPECS[shape[0]]
+    table = spec.table
+    parts = [select(table.c[dim].label("k"), func.sum(table.c[measure]).label("v"))
+             .where(*_bucket_where(spec, shape)).group_by(table.c[dim])]
+    if shape[2]:
+        raw_dim = spec.dims[dim]
+        parts.append(select(raw_dim.label("k"), spec.measures[measure].label("v")).select_from(spec.source)
+                     .where(*_raw_where(spec, shape), raw_dim.is_not(None)).group_by(raw_dim))
+    both = union_all(*parts).subquery()
+    total = func.sum(both.c.v)
+    return (select(both.c.k, total).where(both.c.k != literal_column(f"'{NULL_KEY}'")).group_by(both.c.k)
+            .having(total > 0).order_by(total.desc(), both.c.k.asc()).limit(limit))
 
 
 def totals(conn: Connection, kind: str, start: datetime, end: datetime,
            filters: Mapping[str, str]) -> dict[str, int | float] | None:
     """Sums of the ``kind`` measures over [start, end) with ``filters``; None = answer from raw rows."""
     spec = SPECS[kind]
-    plan = _usable(conn, spec, start, end, filters)
-    if plan is None:
+    usable = _usable(conn, spec, start, end, filters)
+    if usable is None:
         return None
-    table = spec.table
-    row = conn.execute(select(*[func.sum(table.c[name]) for name in spec.measures])
-                       .where(*_bucket_where(spec, plan, filters))).one()
-    out = {name: spec.coerce(name, value) for name, value in zip(spec.measures, row, strict=True)}
-    if plan.raw:
-        edge = conn.execute(select(*spec.measures.values()).select_from(spec.source)
-                            .where(*_raw_where(spec, plan, filters))).one()
-        for name, value in zip(spec.measures, edge, strict=True):
-            out[name] += spec.coerce(name, value)
+    shape, params = usable
+    row = conn.execute(_totals_statement(shape), params).one()
+    out = {name: spec.coerce(name, None) for name in spec.measures}
+    for name, value in zip([*spec.measures, *spec.measures][:len(row)], row, strict=True):
+        out[name] += spec.coerce(name, value)
     return out
 
 
 def top(conn: Connection, kind: str, dim: str, start: datetime, end: datetime, filters: Mapping[str, str],
         measure: str = "n", limit: int = 5) -> list[tuple[str, int]] | None:
     """The ``limit`` largest ``dim`` values by ``measure`` (ties by value), NULLs left out; None = use raw."""
-    spec = SPECS[kind]
-    plan = _usable(conn, spec, start, end, filters)
-    if plan is None:
+    usable = _usable(conn, SPECS[kind], start, end, filters)
+    if usable is None:
         return None
-    table = spec.table
-    parts = [select(table.c[dim].label("k"), func.sum(table.c[measure]).label("v"))
-             .where(*_bucket_where(spec, plan, filters)).group_by(table.c[dim])]
-    if plan.raw:
-        raw_dim = spec.dims[dim]
-        parts.append(select(raw_dim.label("k"), spec.measures[measure].label("v")).select_from(spec.source)
-                     .where(*_raw_where(spec, plan, filters), raw_dim.is_not(None)).group_by(raw_dim))
-    both = union_all(*parts).subquery()
-    total = func.sum(both.c.v)
-    stmt = (select(both.c.k, total).where(both.c.k != NULL_KEY).group_by(both.c.k)
-            .having(total > 0).order_by(total.desc(), both.c.k.asc()).limit(limit))
-    return [(str(key), int(value)) for key, value in conn.execute(stmt)]
+    shape, params = usable
+    return [(str(key), int(value)) for key, value in conn.execute(_top_statement(shape, dim, measure, limit), params)]

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
+from analytics import rollups
 from analytics.ingest.enrich import ENRICHERS
 from analytics.ingest.mapping import Mapping, load_mapping
 from analytics.ingest.readers import RawRow, open_source
@@ -188,8 +189,10 @@ def _flush(
         _enrich(spec.kind, rows)
     try:
         with engine.begin() as conn:
+            pending = rollups.before_batch(conn, spec.kind, rows)
             accepted, updated, touched = write_batch(conn, spec, rows)
             recompute_first_response(conn, touched)
+            rollups.after_batch(conn, spec.kind, rows, pending, touched)
     except (IntegrityError, DataError) as exc:
         if len(batch) == 1:
             line, raw, _ = batch[0]

@@ -92,3 +92,18 @@ def stable_fraction(text: str) -> float:
     """A deterministic number in [0, 1) from the text (for dev splits and sampling)."""
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
+
+
+HELD_OUT_FILES = ("chat_sentiment_dev.tsv", "chat_sentiment_test.tsv", "complaints_dev.tsv", "complaints_test.tsv")
+
+
+def held_out_texts() -> set[str]:
+    """Normalised texts of our dev/test sets; training drops any line equal to one of them."""
+    from .tokenize import normalize
+
+    out: set[str] = set()
+    for name in HELD_OUT_FILES:
+        path = CHAT_DATA_DIR / name
+        if path.is_file():
+            out.update(normalize(ex.text) for ex in read_labelled_tsv(path))
+    return out

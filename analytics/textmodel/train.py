@@ -31,11 +31,11 @@ from scipy import sparse
 from . import chatgen, corpora
 from .features import FEATURE_VERSION, text_features
 from .model import LinearTextModel
-from .tokenize import CsTokenizer
+from .tokenize import CsTokenizer, normalize
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sentiment_model.npz"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sentiment_model.npz"  # in the package
 
 
 @dataclass
@@ -107,10 +107,16 @@ def assemble(cfg: TrainConfig, reviews: dict[str, list[corpora.Example]], questi
         corpus.neutral[i] = 0
     for q in _sample(questions, cfg.atec_sample, rng):
         corpus.add(q, None, 1, 1.0, "atec_pairs.train")
+    held_out = corpora.held_out_texts()
     for ex in chat:
+        if normalize(ex.text) in held_out:
+            continue
         pol = {"pos": 1, "neg": 0}.get(ex.label)
         corpus.add(ex.text, pol, int(ex.label == "neu"), cfg.chat_weight, ex.source)
     for line in chatgen.generate(cfg.generated_chat, seed=cfg.seed):
+        if normalize(line.text) in held_out:
+            corpus.sources["chatgen_dropped_as_held_out"] = corpus.sources.get("chatgen_dropped_as_held_out", 0) + 1
+            continue
         pol = {"pos": 1, "neg": 0}.get(line.label)
         corpus.add(line.text, pol, int(line.label == "neu"), cfg.generated_weight, "chatgen")
     return corpus
@@ -221,7 +227,7 @@ def fit_model(corpus: Corpus, cfg: TrainConfig, tokenizer: CsTokenizer | None = 
     return LinearTextModel(vocab, scale, weights, bias, meta, tokenizer=None)
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
@@ -231,10 +237,10 @@ def train_sentiment(cfg: TrainConfig) -> LinearTextModel:
     chat = [ex for path in cfg.chat_files for ex in corpora.read_labelled_tsv(path)]
     model = fit_model(assemble(cfg, reviews, questions, chat), cfg)
     model.meta["inputs"] = {
-        **{f"sentiment/{n}.train.csv": _file_digest(corpora.datasets_dir() / "sentiment" / f"{n}.train.csv")
+        **{f"sentiment/{n}.train.csv": file_digest(corpora.datasets_dir() / "sentiment" / f"{n}.train.csv")
            for n in corpora.REVIEW_TRAIN},
-        "paraphrase/atec_pairs.train.csv": _file_digest(corpora.datasets_dir() / "paraphrase" / "atec_pairs.train.csv"),
-        **{p.name: _file_digest(p) for p in cfg.chat_files},
+        "paraphrase/atec_pairs.train.csv": file_digest(corpora.datasets_dir() / "paraphrase" / "atec_pairs.train.csv"),
+        **{p.name: file_digest(p) for p in cfg.chat_files},
     }
     return model
 
@@ -253,23 +259,34 @@ def write_model(model: LinearTextModel, out: Path, version: str) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="csbot train-sentiment", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="model file to write (.npz)")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT.parent,
+                        help="folder for sentiment_model.npz / complaint_model.npz (default: the package data)")
     parser.add_argument("--version", default=time.strftime("%Y.%m.%d"), help="model version string")
+    parser.add_argument("--only", choices=("sentiment", "complaints"), help="train just one of the two models")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
-    parser.add_argument("--c-polarity", type=float, default=TrainConfig.c_polarity)
-    parser.add_argument("--c-neutral", type=float, default=TrainConfig.c_neutral)
-    parser.add_argument("--chat-weight", type=float, default=TrainConfig.chat_weight)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not corpora.datasets_available():
         log.error("训练数据不存在: %s（设置 CSBOT_DATASETS 指向 shared/datasets）", corpora.datasets_dir())
         return 2
-    cfg = TrainConfig(seed=args.seed, c_polarity=args.c_polarity, c_neutral=args.c_neutral,
-                      chat_weight=args.chat_weight)
-    model = train_sentiment(cfg)
-    prov = write_model(model, args.out, args.version)
-    log.info("wrote %s (%d features, %.1f MB) and %s", args.out, len(model.vocab),
-             args.out.stat().st_size / 1e6, prov)
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        log.error("训练需要 scikit-learn: pip install 'csbot[train]'")
+        return 2
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "sentiment"):
+        out = args.out_dir / "sentiment_model.npz"
+        model = train_sentiment(TrainConfig(seed=args.seed))
+        prov = write_model(model, out, args.version)
+        log.info("wrote %s (%d features, %.1f MB) and %s", out, len(model.vocab), out.stat().st_size / 1e6, prov)
+    if args.only in (None, "complaints"):
+        from .complaint_train import ComplaintTrainConfig, train_complaints
+
+        out = args.out_dir / "complaint_model.npz"
+        model = train_complaints(ComplaintTrainConfig(seed=args.seed))
+        prov = write_model(model, out, args.version)
+        log.info("wrote %s (%d features, %.1f MB) and %s", out, len(model.vocab), out.stat().st_size / 1e6, prov)
     return 0
 
 

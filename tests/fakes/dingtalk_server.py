@@ -101,6 +101,7 @@ class FakeDingTalk(FakeServer):
         r.add_post("/media/upload", self._upload)
         r.add_post("/v1.0/gateway/connections/open", self.stream.open)
         r.add_get("/stream", self.stream.socket)
+        self.app.on_shutdown.append(self.stream.close_all)
 
     # ------------------------------------------------------------ test helpers
 
@@ -302,6 +303,10 @@ class FakeStream:
             if message.type == WSMsgType.TEXT:
                 self.acks.append(json.loads(message.data))
         return ws
+
+    async def close_all(self, _app: web.Application | None = None) -> None:
+        for ws in self.sockets:
+            await ws.close()
 
     async def push(self, frame_type: str, topic: str, data: dict[str, Any]) -> str:
         message_id = f"msg-{secrets.token_hex(6)}"

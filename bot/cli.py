@@ -98,6 +98,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                                 progress=sys.stderr.isatty())
         print(f"完成：会话 {summary.conversations:,}，消息 {summary.messages:,}，投诉 {summary.complaints:,}，"
               f"订单 {summary.orders:,}，退货 {summary.returns:,}，评价 {summary.reviews:,}。")
+        if summary.spike[1] > summary.spike[0]:
+            spike_start, spike_end = (t.astimezone(settings.tz) for t in summary.spike)
+            print(f"演示数据里有：{summary.promotion_day:%m-%d} 大促日（会话约 3.5 倍），"
+                  f"{spike_start:%m-%d %H:%M}~{spike_end:%H:%M} 羽绒服物流投诉激增。"
+                  "试试 /投诉 今天、/客服 本月、/高峰 近30天、/概览。")
     if args.no_chat:
         return 0
     from bot.app import Bot

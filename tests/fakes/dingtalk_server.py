@@ -92,6 +92,7 @@ class FakeDingTalk(FakeServer):
         self.refused: list[tuple[str, int | str]] = []
         self.stream = FakeStream(self)
         self._ids = itertools.count(1)
+        self._media_ids = itertools.count(1)
         r = self.app.router
         r.add_post("/robot/send", self._robot_send)
         r.add_post("/robot/sendBySession", self._session_send)
@@ -213,7 +214,7 @@ class FakeDingTalk(FakeServer):
         if form.get("type") != "image" or not isinstance(media, web.FileField):
             return self._refuse("upload", 40004, "不合法的媒体文件类型")
         self.uploads.append(media.file.read())
-        return web.json_response({**OK, "media_id": f"@lALPfake{next(self._ids)}", "type": "image"})
+        return web.json_response({**OK, "media_id": f"@lALPfake{next(self._media_ids)}", "type": "image"})
 
     # ------------------------------------------------------------ api.dingtalk.com
 

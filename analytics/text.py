@@ -80,7 +80,7 @@ def load_user_words(words: Iterable[str]) -> None:
 def configure(complaint_rules: Mapping[str, Sequence[str]] | None = None,
               user_words: Sequence[str] | None = None) -> None:
     """Apply the ``[text]`` config section; raises ``ValueError`` for an unknown category."""
-    _complaints.set_extra_rules(complaint_rules)
+    _complaints.set_user_rules(complaint_rules)
     if user_words:
         load_user_words(user_words)
 

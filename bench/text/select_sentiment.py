@@ -53,6 +53,10 @@ VARIANTS = {
                               c_polarity=0.1, c_neutral=0.1),
     "nbsvm-nohmm+c123": dict(words=True, hmm=False, char_orders=(1, 2, 3), scale_polarity="nb"),
     "nbsvm-nohmm+c12": dict(words=True, hmm=False, char_orders=(1, 2), scale_polarity="nb"),
+    "c12-C8": dict(words=False, char_orders=(1, 2), c_polarity=8.0, c_neutral=4.0),
+    "c12-C16": dict(words=False, char_orders=(1, 2), c_polarity=16.0, c_neutral=8.0),
+    "c123-C16": dict(words=False, char_orders=(1, 2, 3), c_polarity=16.0, c_neutral=8.0),
+    "c1234-C8": dict(words=False, char_orders=(1, 2, 3, 4), c_polarity=8.0, c_neutral=4.0),
     "c123-C8": dict(words=False, char_orders=(1, 2, 3), c_polarity=8.0, c_neutral=4.0),
     "c123-C2": dict(words=False, char_orders=(1, 2, 3), c_polarity=2.0, c_neutral=1.0),
     "c123-chat10": dict(words=False, char_orders=(1, 2, 3), chat_weight=10.0, generated_weight=4.0),
@@ -98,9 +102,22 @@ def evaluate(name: str, cfg: train.TrainConfig, data: dict, feats_all: dict[str,
     return row
 
 
+def nb_baseline_dev(data: dict) -> dict:
+    """Multinomial NB over jieba unigrams+bigrams, trained on the train splits minus dev."""
+    from bench_sentiment import NBBaseline
+
+    train_rows = [e for rows in data["reviews"].values() for e in rows if not train.is_review_dev(e.text)]
+    nb = NBBaseline(train_rows)
+    row = {"variant": "nb_baseline"}
+    for set_name, exs in data["review_dev"].items():
+        row[set_name] = round(accuracy([e.label for e in exs], nb.predict([e.text for e in exs])), 4)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    parser.add_argument("--nb-baseline", action="store_true", help="also score the issue's NB baseline on dev")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     jieba.setLogLevel(logging.WARNING)
@@ -113,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         "chat_dev": corpora.read_labelled_tsv(corpora.CHAT_DATA_DIR / "chat_sentiment_dev.tsv"),
     }
     base = train.TrainConfig(holdout_dev=True)
+    if args.nb_baseline:
+        print(nb_baseline_dev(data), flush=True)
     for v in args.variants:
         cfg = replace(base, **VARIANTS[v])
         texts = train.assemble(cfg, data["reviews"], data["questions"], data["chat"]).texts

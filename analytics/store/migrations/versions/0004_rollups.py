@@ -1,4 +1,4 @@
-"""rollups: hourly/daily/monthly aggregates per filter dimension, their state, maintenance indexes
+"""rollups: hourly/daily/monthly aggregates per filter dimension, their state, raw-table indexes
 
 Revision ID: 0004
 Revises: 0001
@@ -58,9 +58,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_complaint_conversation", ["conversation_id"], unique=False)
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.create_index("ix_return_order", ["order_id"], unique=False)
+    with op.batch_alter_table("conversations", schema=None) as batch_op:  # median/P90 read the index only
+        batch_op.create_index("ix_conv_started_frt", ["started_at", "first_response_seconds"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conv_started_frt")
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.drop_index("ix_return_order")
     with op.batch_alter_table("complaints", schema=None) as batch_op:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +13,6 @@ from bot.config import Settings
 from bot.server_charts import ChartLinks
 
 log = logging.getLogger(__name__)
-
-# Sender factories beyond DingTalk, "module:Class" built as ``Class(settings.<platform>)``;
-# a platform whose module is not installed yet is skipped with a log line.
-OTHER_SENDERS: tuple[tuple[str, str], ...] = (
-    ("wecom", "bot.adapters.wecom_api:WeComSender"),
-    ("feishu", "bot.adapters.feishu:FeishuSender"),
-)
-
 
 @dataclass
 class Parts:
@@ -45,20 +36,17 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def build_senders(settings: Settings, chart_links: ChartLinks | None) -> dict[str, Sender]:
+    """One Sender per platform; each is cheap until used (HTTP sessions open on first send)."""
     from bot.adapters.dingtalk_sender import DingTalkSender
+    from bot.adapters.feishu_api import FeishuSender
+    from bot.adapters.wecom_api import WeComSender
 
-    senders: dict[str, Sender] = {
-        "dingtalk": DingTalkSender(settings.dingtalk, chart_links=chart_links.publish if chart_links else None),
+    publish = chart_links.publish if chart_links is not None else None
+    return {
+        "dingtalk": DingTalkSender(settings.dingtalk, chart_links=publish),
+        "wecom": WeComSender(settings.wecom),
+        "feishu": FeishuSender(settings.feishu, chart_links=publish),
     }
-    for platform, spec in OTHER_SENDERS:
-        module_name, cls_name = spec.split(":")
-        try:
-            cls = getattr(importlib.import_module(module_name), cls_name)
-        except (ImportError, AttributeError):
-            log.info("no %s sender available (%s)", platform, spec)
-            continue
-        senders[platform] = cls(getattr(settings, platform))
-    return senders
 
 
 def build_parts(settings: Settings) -> Parts:

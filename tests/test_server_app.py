@@ -184,3 +184,17 @@ async def test_graceful_drain_refuses_new_work():
     assert await dispatcher.drain(1.0) == 0 and dispatcher.pending == 0
     with pytest.raises(ShuttingDown):
         dispatcher.submit(msg(mid="x2"))
+
+
+def test_build_parts_wires_access_senders_outbox_and_links(tmp_path):
+    from bot.access import AccessPolicy
+    from bot.delivery.outbox import Outbox
+    from bot.server_build import build_parts
+
+    settings = Settings(database={"url": f"sqlite:///{tmp_path}/serve.db"}, general={"data_dir": str(tmp_path)},
+                        server={"public_base_url": "https://csbot.example.com"})
+    parts = build_parts(settings)
+    assert isinstance(parts.bot.access, AccessPolicy) and isinstance(parts.outbox, Outbox)
+    assert set(parts.senders) == {"dingtalk", "wecom", "feishu"}
+    assert parts.chart_links is not None and parts.chart_links.base_url == "https://csbot.example.com"
+    parts.engine.dispose()

@@ -60,6 +60,7 @@ class Sent:
     body: dict[str, Any]
     raw_bytes: int
     raw_query: str = ""
+    at: float = field(default_factory=time.monotonic)  # when it arrived (benchmarks)
 
     @property
     def markdown(self) -> str:

@@ -7,12 +7,14 @@ by time), so the result equals the raw computation exactly (floating sums up to 
 
 Maintenance:
 
+- :func:`before_batch` / :func:`after_batch` wrap every import batch (``analytics.ingest``): the sums of
+  the rows the batch can change are taken before and after the write and the difference is added to
+  the buckets (:mod:`analytics.rollup_delta`). That covers the hours rows leave and enter, and the
+  rollups whose dimensions come from the batch (a re-imported conversation with a new agent moves its
+  complaints and messages), so late-arriving and re-imported rows stay correct at a cost that depends
+  on the batch, not on the table or on the order of the file.
 - :func:`refresh` recomputes given hours of one rollup from raw rows (delete + ``INSERT … SELECT …
-  GROUP BY``), then the days and months that contain them from the finer rollup rows.
-- :func:`before_batch` / :func:`after_batch` wrap every import batch (``analytics.ingest``): the hours
-  of the new rows *and* the old hours of updated rows are refreshed, plus the rollups whose dimensions
-  come from the batch (a re-imported conversation with a new agent re-buckets its complaints and
-  messages), so late-arriving and re-imported rows stay correct.
+  GROUP BY``), then the days and months that contain them: for writers that bypass the import layer.
 - :func:`rebuild` recomputes everything (``csbot rollups rebuild``).
 
 A rollup is read only once it is complete (``rollup_state.ready``): after :func:`rebuild`, or after
@@ -43,17 +45,21 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from analytics import rollup_delta as delta
 from analytics.rollup_specs import (
     AFFECTED,
+    CONV,
     DAY,
     HOUR,
     LINKS,
     MONTH,
+    MSG,
     SPECS,
     RollupSpec,
     bucket_expr,
@@ -185,56 +191,63 @@ def rebuild(engine: Engine, kind: str | None = None) -> dict[str, int]:
 
 # -- import hooks ------------------------------------------------------------------------------------
 
+_PG_LOCK = 0x63736274_726F6C6C  # one advisory lock serialises rollup maintenance between PostgreSQL writers
+
+
 @dataclass
 class Pending:
-    """What :func:`before_batch` saw: the hours updated rows occupied before the upsert."""
+    """What :func:`before_batch` saw: per rollup, the rows the batch can change and their old sums."""
 
-    old_hours: set[datetime] = field(default_factory=set)
-
-
-def _hours_of(conn: Connection, time_column: ColumnElement, key: ColumnElement, ids: list[str],
-              extra: tuple[ColumnElement, ...] = ()) -> set[datetime]:
-    hours: set[datetime] = set()
-    for chunk in _chunks(ids):
-        for (value,) in conn.execute(select(time_column).where(key.in_(chunk), *extra)):
-            hours.add(floor(value, HOUR))
-    return hours
+    selectors: dict[str, tuple[ColumnElement, set[str]]] = field(default_factory=dict)
+    old: dict[str, delta.Sums] = field(default_factory=dict)
 
 
-def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    return sorted({row[spec.id_column.name] for row in rows if row.get(spec.id_column.name) is not None})
+def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {row[spec.id_column.name] for row in rows if row.get(spec.id_column.name) is not None}
+
+
+def _selector(conn: Connection, kind: str, target: str,
+              rows: list[Mapping[str, Any]]) -> tuple[ColumnElement, set[str]]:
+    """The ``target`` rows a batch of ``kind`` can change, as (column, ids)."""
+    own = SPECS[kind]
+    ids = _ids(own, rows)
+    if target == kind:
+        return own.id_column, ids
+    if target == "conversations":  # messages move the derived first response of old and new conversations
+        moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, ids)
+        return CONV.c.conversation_id, {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
+    return LINKS[target], ids  # rows that borrow dimensions from the batch's rows
 
 
 def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Pending:
-    """Call inside the batch transaction, before the upsert: remembers where updated rows were."""
-    spec = SPECS.get(kind)
-    if spec is None or not is_ready(conn, kind):
-        return Pending()
-    return Pending(_hours_of(conn, spec.time, spec.id_column, _ids(spec, rows)))
+    """Call first inside the batch transaction, before the upsert: remembers the old sums."""
+    pending = Pending()
+    if kind not in AFFECTED:
+        return pending
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+    for target in AFFECTED[kind]:
+        if is_ready(conn, target):
+            column, ids = pending.selectors[target] = _selector(conn, kind, target, rows)
+            pending.old[target] = delta.contributions(conn, SPECS[target], column, ids)
+    return pending
 
 
 def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
                 touched_conversations: Collection[str] = ()) -> None:
     """Call inside the batch transaction, after the upsert: brings every affected rollup up to date."""
     for target in AFFECTED.get(kind, ()):
-        if not is_ready(conn, target):
-            if target == kind:  # the first import of a kind completes its rollup from every raw row there is
-                log.info("building rollup %s from the existing rows", target)
-                _rebuild(conn, SPECS[target])
+        spec = SPECS[target]
+        if target not in pending.selectors:
+            if target == kind and not is_ready(conn, target):
+                log.info("building rollup %s from the existing rows", target)  # first import of this kind
+                _rebuild(conn, spec)
             continue
-        refresh(conn, target, _affected_hours(conn, kind, target, rows, pending, touched_conversations))
-
-
-def _affected_hours(conn: Connection, kind: str, target: str, rows: list[Mapping[str, Any]], pending: Pending,
-                    touched: Collection[str]) -> set[datetime]:
-    spec, own = SPECS[target], SPECS[kind]
-    if target == kind:
-        column = spec.time.name
-        return pending.old_hours | {floor(row[column], HOUR) for row in rows if row.get(column) is not None}
-    if target == "conversations":  # messages changed the derived first response of these conversations
-        return _hours_of(conn, spec.time, spec.id_column, sorted(touched))
-    # Rows of ``target`` that take dimensions from the batch's rows (joined by the batch's id).
-    return _hours_of(conn, spec.time, LINKS[target], _ids(own, rows), spec.where)
+        column, ids = pending.selectors[target]
+        delta.apply(conn, spec, pending.old[target], delta.contributions(conn, spec, column, ids))
+        if target == "conversations":
+            unseen = set(touched_conversations) - ids  # cannot happen today; recompute by hour if it ever does
+            refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))
 
 
 # -- reading -----------------------------------------------------------------------------------------

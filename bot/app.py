@@ -71,7 +71,9 @@ class Bot:
         try:
             parsed = await self._parse(msg.text)
             if parsed is None:
-                return Reply(NOT_UNDERSTOOD, ok=False)
+                # Chat allow-list and rate limit apply to any text, not only to recognised commands.
+                refusal = self.access.check(msg, None) if self.access else None
+                return Reply(refusal or NOT_UNDERSTOOD, ok=False)
             name = parsed.command.spec.name
             refusal = self.access.check(msg, parsed.command.spec) if self.access else None
             if refusal:

@@ -202,3 +202,14 @@ async def test_stream_mode_has_no_http_callback(aiohttp_client, sqlite_engine, r
     client = await aiohttp_client(app)
     resp = await client.post("/dingtalk/callback", data=b"{}", headers=signed_headers(fake.app_secret))
     assert resp.status in (404, 405)
+
+
+async def test_free_text_from_a_chat_that_is_not_allowed_gets_the_refusal(aiohttp_client, sqlite_engine, rows, fake,
+                                                                          tmp_path):
+    client, _ = await start(aiohttp_client, sqlite_engine, rows, fake, tmp_path,
+                            access={"allowed_chats": ["cidSomeOtherGroup=="]})
+    resp = await client.post("/dingtalk/callback", data=body(callback_payload(fake, "你好，在吗")),
+                             headers=signed_headers(fake.app_secret))
+    assert resp.status == 200
+    (sent,) = await fake.wait_sent(1)
+    assert "本群还没有开通数据机器人" in sent.body["markdown"]["text"]

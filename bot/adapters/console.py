@@ -7,6 +7,7 @@ the CLI (``csbot digest`` without ``--send``) and local tries use to see what wo
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
@@ -31,7 +32,7 @@ def parse_line(line: str, *, user_id: str = "console", chat_id: str = "console",
     text = line.strip()
     if not text:
         return None
-    return IncomingMessage(platform=PLATFORM, message_id=message_id or f"console-{id(line)}", chat_id=chat_id,
+    return IncomingMessage(platform=PLATFORM, message_id=message_id or f"console-{uuid.uuid4().hex}", chat_id=chat_id,
                            user_id=user_id, text=text, is_private=True)
 
 

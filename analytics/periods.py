@@ -13,6 +13,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from analytics.cn_numerals import CN_RUN as _CN_RUN
+from analytics.cn_numerals import cn_to_int as _cn_to_int
+
 __all__ = ["EXAMPLES", "PeriodError", "Window", "bucket_starts", "extract_period", "resolve", "resolve_window"]
 
 EXAMPLES = "今天、昨天、本周、上周、本月、上月、本季度、今年、近7天、近24小时、近4周、11月、11月1日-11月7日、2026-11-01~2026-11-07"
@@ -198,25 +201,6 @@ def _mk(raw: str, y: int, m: int, d: int = 1) -> date:
 
 
 # --------------------------------------------------------------------------- normalisation
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_RUN = re.compile("[零〇一二两三四五六七八九十百千]+")
-
-
-def _cn_to_int(s: str) -> int:
-    """七 → 7, 十一 → 11, 三十 → 30, 一百零五 → 105, 二〇二六 → 2026 (digit by digit)."""
-    if all(c in _CN_DIGITS for c in s):
-        return int("".join(str(_CN_DIGITS[c]) for c in s))
-    total = current = 0
-    for c in s:
-        if c in _CN_DIGITS:
-            current = _CN_DIGITS[c]
-        else:
-            total += (current or 1) * _CN_UNITS[c]
-            current = 0
-    return total + current
-
-
 def _normalize(raw: str) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).lower().strip("的")
     text = re.sub(r"(以来|至今|迄今|为止)$", "", text)
@@ -446,74 +430,6 @@ def resolve(phrase: str, now: datetime) -> tuple[datetime, datetime]:
     return window.start, window.end
 
 
-# --------------------------------------------------------------------------- free text
-_D = "(?:\\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
-_Y = "(?:\\d{4}|[零〇一二三四五六七八九]{4})"
-_N = "(?:\\d{1,4}|[零〇一二两三四五六七八九十百千]{1,6})"
-_XSEP = "(?:\\s*(?:~|〜|至|到|-|—|–)\\s*)"
-_XFULL = rf"(?:{_Y}[-/.]{_D}[-/.]{_D}[日号]?|{_Y}年{_D}月{_D}[日号]?|{_D}月{_D}[日号]?)"
-_XMONTH = rf"(?:{_Y}年{_D}月份?|{_Y}[-/.]{_D}(?![-/.\d])|{_D}月份?)"
-_XWORDS = sorted({w.replace("1", "一") for w in _KEYWORD if w not in ("本季", "当季", "上季")}  # 本季新品 is no period
-                 | {"历史", "全部时间", "所有时间", "有史以来", "双十一", "双十二", "双11", "双12"}, key=len, reverse=True)
-_EXTRACT = re.compile("|".join([
-    rf"(?<![\d.]){_XFULL}{_XSEP}(?:{_XFULL}|{_D}[-/.]{_D}|{_D}[日号]?)(?![\d.])",  # 11月1日-11月7日, 11月1日到7日
-    rf"(?<![\d.]){_XFULL}(?![\d.])",  # 11月3日, 2026-11-03
-    rf"(?<![\d.]){_XMONTH}{_XSEP}{_XMONTH}",  # 9月-11月
-    rf"(?<![\d.A-Za-z])(?:{_Y}年?-?)?(?:第{_D}季度?|{_D}季度|[Qq][1-4](?![\dA-Za-z]))",  # 第3季度, 2026Q3
-    rf"(?<![\d.]){_XMONTH}(?![\d日号])",  # 11月, 2026-11, 十一月
-    rf"(?<!\d){_Y}年(?:度)?",  # 2026年
-    rf"(?:最近|近|过去)的?{_N}(?:个?小时|个?钟头|天|日|个?星期|个?礼拜|周|个?月|年)(?:以内|内|来)?",  # 近7天
-    r"(?<![\d=.])618(?!\d)",
-    "(?:" + "|".join(map(re.escape, _XWORDS)) + ")(?:以来|至今)?",  # 本周, 上个月, 昨天
-]))
-
-
-def _nfkc1(c: str) -> str:
-    n = unicodedata.normalize("NFKC", c)
-    return n if len(n) == 1 else c
-
-
-def extract_period(text: str) -> tuple[str | None, str]:
-    """Find the first time phrase in free text: ``昨天淘宝的投诉`` → ``("昨天", "淘宝的投诉")``.
-
-    The phrase is returned as written (``resolve_window`` normalises it); the rest keeps the other words,
-    with a ``的`` right after the phrase dropped and whitespace collapsed.
-    """
-    if not text:
-        return None, ""
-    m = _EXTRACT.search("".join(_nfkc1(c) for c in text))
-    if m is None:
-        return None, " ".join(text.split())
-    after = text[m.end():]
-    rest = text[:m.start()] + (after[1:] if after.startswith("的") else after)
-    return m.group(), " ".join(rest.split())
-
-
-def bucket_starts(window: Window, granularity: str) -> list[datetime]:
-    """Local bucket starts (``hour``/``day``/``week``/``month``) covering ``[window.start, window.end)``."""
-    tz, start = window.start.tzinfo, window.start
-    if granularity == "hour":
-        first = start.replace(minute=0, second=0, microsecond=0)
-        count = int((_utc(window.end) - _utc(first)).total_seconds() // 3600) + 1
-        out = [(_utc(first) + timedelta(hours=i)).astimezone(tz) for i in range(min(count, MAX_BUCKETS + 1))]
-    else:
-        day = start.date()
-        if granularity == "day":
-            nxt = lambda d: d + timedelta(days=1)  # noqa: E731
-        elif granularity == "week":
-            day -= timedelta(days=day.weekday())
-            nxt = lambda d: d + timedelta(days=7)  # noqa: E731
-        elif granularity == "month":
-            day = day.replace(day=1)
-            nxt = lambda d: _month_first(d.year * 12 + d.month)  # noqa: E731
-        else:
-            raise ValueError(f"unknown granularity {granularity!r}; use hour, day, week or month")
-        out = []
-        while len(out) <= MAX_BUCKETS and (b := _at(day, tz)) < window.end:
-            out.append(b)
-            day = nxt(day)
-    out = [b for b in out if b < window.end]
-    if len(out) > MAX_BUCKETS:
-        unit = {"hour": "小时", "day": "天", "week": "周", "month": "月"}[granularity]
-        raise PeriodError(f"时间范围太长，按{unit}统计会超过 {MAX_BUCKETS} 个点。请缩短时间，例如：近30天、本月。")
-    return out
+# Free-text extraction and trend buckets live in their own modules; re-exported as part of the periods API.
+from analytics.period_buckets import bucket_starts  # noqa: E402
+from analytics.period_text import extract_period  # noqa: E402

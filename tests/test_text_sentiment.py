@@ -100,7 +100,8 @@ def reference_scores(messages: list[str]) -> list[tuple[float, str]]:
             out.append((0.5, "neu"))
             continue
         ids = set()
-        for f in text_features(msg, model._tok(), meta["char_orders"], meta.get("words", True), meta.get("hmm", True)):
+        for f in text_features(msg, model._tok(), meta["char_orders"], meta.get("words", True), meta.get("hmm", True),
+                               meta.get("neg_scope", False)):
             if f in index:
                 ids.add(index[f])
         logits = {}

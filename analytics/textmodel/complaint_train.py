@@ -38,6 +38,7 @@ class ComplaintTrainConfig:
     char_orders: tuple[int, ...] = (1, 2, 3)
     words: bool = True
     hmm: bool = False
+    neg_scope: bool = False
     min_df: int = 2
     c: float = 4.0
     generated_chat: int = 12000
@@ -114,6 +115,7 @@ def fit(texts: Sequence[str], labels: Sequence[str], weights: Sequence[float], c
         "char_orders": list(cfg.char_orders),
         "words": cfg.words,
         "hmm": cfg.hmm,
+        "neg_scope": cfg.neg_scope,
         "norm": "l2",
         "config": {k: v for k, v in cfg.__dict__.items()},
         "rows_per_category": counts,

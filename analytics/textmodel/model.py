@@ -80,6 +80,10 @@ class LinearTextModel:
         return bool(self.meta.get("hmm", True))
 
     @property
+    def neg_scope(self) -> bool:
+        return bool(self.meta.get("neg_scope", False))
+
+    @property
     def l2(self) -> bool:
         return self.meta.get("norm", "l2") == "l2"
 
@@ -93,7 +97,7 @@ class LinearTextModel:
     def feature_ids(self, text: str) -> list[int]:
         """Sorted distinct vocabulary ids of the text's features."""
         index = self.index
-        ids = {index[f] for f in text_features(text, self._tok(), self.char_orders, self.words, self.hmm) if f in index}
+        ids = {index[f] for f in text_features(text, self._tok(), self.char_orders, self.words, self.hmm, self.neg_scope) if f in index}
         return sorted(ids)
 
     def binary(self, texts: Sequence[str]) -> sparse.csr_matrix:

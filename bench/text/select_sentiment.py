@@ -25,10 +25,10 @@ import numpy as np  # noqa: E402
 from evalmetrics import accuracy, macro_f1  # noqa: E402
 
 from analytics.textmodel import corpora, train  # noqa: E402
-from analytics.textmodel.features import text_features  # noqa: E402
+from analytics.textmodel.features import negated_char_bigrams, text_features  # noqa: E402
 from analytics.textmodel.model import sigmoid  # noqa: E402
 from analytics.textmodel.sentiment import combine  # noqa: E402
-from analytics.textmodel.tokenize import CsTokenizer  # noqa: E402
+from analytics.textmodel.tokenize import CsTokenizer, normalize  # noqa: E402
 
 CACHE = "/tmp/csbot_select_feats_hmm{}.pkl"
 
@@ -53,6 +53,12 @@ VARIANTS = {
                               c_polarity=0.1, c_neutral=0.1),
     "nbsvm-nohmm+c123": dict(words=True, hmm=False, char_orders=(1, 2, 3), scale_polarity="nb"),
     "nbsvm-nohmm+c12": dict(words=True, hmm=False, char_orders=(1, 2), scale_polarity="nb"),
+    "c12-neg": dict(words=False, char_orders=(1, 2), neg_scope=True),
+    "c12-neg-C8": dict(words=False, char_orders=(1, 2), neg_scope=True, c_polarity=8.0, c_neutral=4.0),
+    "c123-neg": dict(words=False, char_orders=(1, 2, 3), neg_scope=True),
+    "c123-neg-C8": dict(words=False, char_orders=(1, 2, 3), neg_scope=True, c_polarity=8.0, c_neutral=4.0),
+    "c123-neg-C8-chat10": dict(words=False, char_orders=(1, 2, 3), neg_scope=True, c_polarity=8.0, c_neutral=4.0,
+                               chat_weight=10.0, generated_weight=4.0),
     "c12-C8": dict(words=False, char_orders=(1, 2), c_polarity=8.0, c_neutral=4.0),
     "c12-C16": dict(words=False, char_orders=(1, 2), c_polarity=16.0, c_neutral=8.0),
     "c123-C16": dict(words=False, char_orders=(1, 2, 3), c_polarity=16.0, c_neutral=8.0),
@@ -81,6 +87,9 @@ def superset_features(texts: list[str], hmm: bool) -> dict[str, set[str]]:
 def evaluate(name: str, cfg: train.TrainConfig, data: dict, feats_all: dict[str, set[str]]) -> dict:
     corpus = train.assemble(cfg, data["reviews"], data["questions"], data["chat"])
     feats = [{f for f in feats_all[t] if keep_feature(f, cfg.words, cfg.char_orders)} for t in corpus.texts]
+    if cfg.neg_scope:
+        for fs, t in zip(feats, corpus.texts, strict=True):
+            fs.update(negated_char_bigrams(normalize(t)))
     started = time.perf_counter()
     model = train.fit_model(corpus, cfg, feats=feats)
     fit_s = time.perf_counter() - started
@@ -93,9 +102,12 @@ def evaluate(name: str, cfg: train.TrainConfig, data: dict, feats_all: dict[str,
     z = model.logits([e.text for e in data["chat_dev"]])
     gold = [e.label for e in data["chat_dev"]]
     best = (0.0, 0.5)
-    for t in np.arange(0.2, 0.81, 0.05):
+    curve = {}
+    for t in np.arange(0.15, 0.81, 0.05):
         _, labels = combine(sigmoid(z[:, 0]), sigmoid(z[:, 1]), float(t))
-        best = max(best, (macro_f1(gold, labels, ("neg", "neu", "pos")), round(float(t), 2)))
+        curve[round(float(t), 2)] = round(macro_f1(gold, labels, ("neg", "neu", "pos")), 3)
+        best = max(best, (curve[round(float(t), 2)], round(float(t), 2)))
+    row["threshold_curve"] = curve
     _, labels = combine(sigmoid(z[:, 0]), sigmoid(z[:, 1]), 0.5)
     row["chat_f1@0.5"] = round(macro_f1(gold, labels, ("neg", "neu", "pos")), 4)
     row["chat_f1_best"], row["best_threshold"] = round(best[0], 4), best[1]

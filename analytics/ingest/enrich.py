@@ -13,13 +13,13 @@ log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
 
-def _text_function(name: str) -> Any:
+def _text_function(name: str, *, quiet: bool = False) -> Any:
     try:
         import analytics.text as text_module
 
         return getattr(text_module, name)
     except (ImportError, AttributeError) as exc:
-        if name not in _warned:
+        if not quiet and name not in _warned:
             _warned.add(name)
             log.warning("analytics.text.%s is not available (%s); leaving derived columns empty", name, exc)
         return None
@@ -28,10 +28,17 @@ def _text_function(name: str) -> Any:
 def _enrich_messages(rows: list[dict[str, Any]]) -> None:
     """Score customer messages: ``sentiment`` in [0, 1] and ``sentiment_label`` pos/neu/neg."""
     customer = [r for r in rows if r["sender"] == "customer" and r["text"]]
-    score, label = _text_function("sentiment"), _text_function("sentiment_label")
-    if not customer or score is None or label is None:
+    if not customer:
         return
     texts = [r["text"] for r in customer]
+    analyse = _text_function("analyse_sentiment", quiet=True)  # score and label from one model pass
+    if analyse is not None:
+        for row, res in zip(customer, analyse(texts), strict=True):
+            row["sentiment"], row["sentiment_label"] = float(res.score), res.label
+        return
+    score, label = _text_function("sentiment"), _text_function("sentiment_label")
+    if score is None or label is None:
+        return
     for row, value, name in zip(customer, score(texts), label(texts), strict=True):
         row["sentiment"], row["sentiment_label"] = float(value), name
 

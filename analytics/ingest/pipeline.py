@@ -9,16 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError
 
-from analytics import rollups
-from analytics.ingest.enrich import ENRICHERS
+from analytics.ingest.loader import Item, Loader
 from analytics.ingest.mapping import Mapping, load_mapping
 from analytics.ingest.readers import RawRow, open_source
 from analytics.ingest.rejects import RejectSink
-from analytics.ingest.results import MAX_ERRORS_KEPT, ImportResult, IngestError, RowError
+from analytics.ingest.results import ImportResult, IngestError
 from analytics.ingest.schema import KINDS, SPECS, BadRow, KindSpec, RowPlan, compile_plan
-from analytics.ingest.upsert import recompute_first_response, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,7 @@ def import_file(
         sink = RejectSink(source.header)
         try:
             plan_for = _plans(spec, rules, tz, source.header, "import", strict=True)
-            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich)
+            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich, source.header)
         except IngestError as exc:
             result.rejected_path = sink.finish(path)
             raise _partial(exc, result) from exc
@@ -104,14 +101,17 @@ def _plans(
     now = datetime.now(UTC)
     kb_source = source if source in ("mined", "manual") else "import"
 
-    def compile_for(keys: list[str]) -> RowPlan:
+    def compile_for(keys: list[str], positional: bool = False) -> RowPlan:
         ignore = _REJECT_COLUMNS if keys[:2] == _REJECT_COLUMNS else ()
-        return compile_plan(spec, keys, rules.columns, tz=tz, formats=rules.datetime_formats,
-                            value_maps=rules.values, defaults=rules.defaults, ignore=ignore, now=now,
-                            kb_source=kb_source)
+        try:
+            return compile_plan(spec, keys, rules.columns, tz=tz, formats=rules.datetime_formats,
+                                value_maps=rules.values, defaults=rules.defaults, ignore=ignore,
+                                positional=positional, now=now, kb_source=kb_source)
+        except ValueError as exc:
+            raise IngestError(f"映射文件的默认值无效: {exc}", f"invalid default in the mapping file: {exc}") from exc
 
     if header is not None:
-        plan = compile_for(header)
+        plan = compile_for(header, positional=True)
         if strict and plan.missing_required:
             raise _missing_columns(spec, plan.missing_required, header)
         return lambda raw: plan
@@ -145,79 +145,29 @@ def _run(
     engine: Engine,
     spec: KindSpec,
     rows: Iterable[RawRow],
-    plan_for: Callable[[dict[str, Any]], RowPlan],
+    plan_for: Callable[[Any], RowPlan],
     result: ImportResult,
     sink: RejectSink | None,
     batch_size: int,
     enrich: bool,
+    header: list[str] | None = None,
 ) -> None:
-    batch: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
-    for line, raw, problem in rows:
-        if problem is None:
-            try:
-                batch.append((line, raw, plan_for(raw).validate(raw)))
-            except BadRow as exc:
-                problem = str(exc)
-        if problem is not None:
-            _reject(result, sink, line, problem, raw)
-        if len(batch) >= batch_size:
-            _flush(engine, spec, batch, result, sink, enrich)
-            batch = []
-    if batch:
-        _flush(engine, spec, batch, result, sink, enrich)
-
-
-def _reject(result: ImportResult, sink: RejectSink | None, line: int, problem: str, raw: dict[str, Any]) -> None:
-    reason = f"第 {line} 行: {problem}"
-    result.rejected += 1
-    if len(result.errors) < MAX_ERRORS_KEPT:
-        result.errors.append(RowError(line, reason, raw))
-    if sink is not None:
-        sink.add(line, reason, raw)
-
-
-def _flush(
-    engine: Engine,
-    spec: KindSpec,
-    batch: list[tuple[int, dict[str, Any], dict[str, Any]]],
-    result: ImportResult,
-    sink: RejectSink | None,
-    enrich: bool,
-) -> None:
-    rows = [row for _, _, row in batch]
-    if enrich and spec.kind in ENRICHERS:
-        _enrich(spec.kind, rows)
-    try:
-        with engine.begin() as conn:
-            pending = rollups.before_batch(conn, spec.kind, rows)
-            accepted, updated, touched = write_batch(conn, spec, rows)
-            recompute_first_response(conn, touched)
-            rollups.after_batch(conn, spec.kind, rows, pending, touched)
-    except (IntegrityError, DataError) as exc:
-        if len(batch) == 1:
-            line, raw, _ = batch[0]
-            _reject(result, sink, line, f"数据库拒绝此行: {_first_line(exc)}", raw)
-            return
-        log.warning("batch of %d %s rejected by the database (%s); retrying row by row", len(batch),
-                    spec.kind, _first_line(exc))
-        for item in batch:  # isolate the offending rows; the good ones still load
-            _flush(engine, spec, [item], result, sink, enrich=False)
-        return
-    result.accepted += accepted
-    result.updated += updated
-
-
-def _enrich(kind: str, rows: list[dict[str, Any]]) -> None:
-    """Derived text columns are a bonus: a failing model must not block the data import itself."""
-    try:
-        ENRICHERS[kind](rows)
-    except Exception:
-        log.exception("text enrichment of %d %s failed; derived columns left empty", len(rows), kind)
-
-
-def _first_line(exc: Exception) -> str:
-    message = str(getattr(exc, "orig", None) or exc)
-    return message.strip().splitlines()[0][:300] if message.strip() else type(exc).__name__
+    with Loader(engine, spec, result, sink, enrich=enrich, header=header) as loader:
+        batch: list[Item] = []
+        for line, raw, problem in rows:
+            if problem is None:
+                try:
+                    batch.append((line, raw, plan_for(raw).validate(raw)))
+                except BadRow as exc:
+                    problem = str(exc)
+                else:
+                    if len(batch) >= batch_size:
+                        loader.submit(batch)
+                        batch = []
+                    continue
+            loader.reject(line, problem, raw)
+        if batch:
+            loader.submit(batch)
 
 
 def _partial(exc: IngestError, result: ImportResult) -> IngestError:

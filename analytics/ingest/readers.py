@@ -23,8 +23,9 @@ from analytics.ingest.results import IngestError
 
 csv.field_size_limit(16 * 1024 * 1024)  # long chat transcripts; an unclosed quote still stops at 16 MB
 
-# (line, raw row keyed by source column, reader-level problem or None)
-RawRow = tuple[int, dict[str, Any], str | None]
+# (line, raw row, reader-level problem or None). The raw row is a list in header order for CSV/XLSX
+# (cheaper than a dict per row) and a dict for JSON records.
+RawRow = tuple[int, list[Any] | dict[str, Any], str | None]
 
 
 @dataclass
@@ -134,23 +135,25 @@ def unique_header(cells: list[Any]) -> list[str]:
 def _csv_rows(
     reader: Any, header: list[str], line: int, bad_bytes: BadBytesCounter, encoding: str
 ) -> Iterator[RawRow]:
+    """Rows as lists in header order (short rows padded with empty cells)."""
     width = len(header)
     undecodable = _undecodable(bad_bytes, encoding)
     try:
         for cells in reader:
             line += 1
-            if not any(cells):
-                continue  # a blank spreadsheet row carries no data
-            problem = None
-            if len(cells) > width:
-                extra = cells[width:]
-                if any(c.strip() for c in extra):
-                    problem = f"列数 ({len(cells)}) 多于表头 ({width})，可能是文本中有未加引号的分隔符"
-                cells = cells[:width]
-            row = dict(zip(header, cells, strict=False))
-            if bad_bytes.count and problem is None:
-                problem = undecodable(cells)
-            yield line, row, problem
+            if len(cells) != width:
+                if not any(cells):
+                    continue  # a blank line carries no data
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                elif any(c.strip() for c in cells[width:]):
+                    yield line, cells, f"列数 ({len(cells)}) 多于表头 ({width})，可能是文本中有未加引号的分隔符"
+                    continue
+                else:
+                    del cells[width:]
+            elif not any(cells):
+                continue
+            yield line, cells, undecodable(cells) if bad_bytes.count else None
     except csv.Error as exc:
         raise IngestError(f"第 {line + 1} 行附近 CSV 格式错误: {exc}", f"CSV syntax error near line {line + 1}: {exc}") from exc
 
@@ -245,6 +248,7 @@ def _trim_header(header: list[str], cells: tuple[Any, ...]) -> list[str]:
 
 
 def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header: list[str], line: int, bar: Any) -> Iterator[RawRow]:
+    """Rows as lists in header order; cell values keep their types (numbers, datetimes)."""
     width = len(header)
     for cells in rows:
         line += 1
@@ -252,8 +256,10 @@ def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header: list[str], line: int, ba
             bar.update(1)
         if not any(c is not None and c != "" for c in cells):
             continue
+        values = list(cells[:width])
+        if len(values) < width:
+            values += [None] * (width - len(values))
         problem = None
         if len(cells) > width and any(c is not None and str(c).strip() for c in cells[width:]):
             problem = f"第 {width + 1} 列之后有数据但没有表头"
-        yield line, dict(zip(header, cells[:width], strict=False)), problem
-
+        yield line, values, problem

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from analytics.ingest import cells
 from analytics.ingest import values as v
 from analytics.store.models import Complaint, Conversation, KBEntry, Message, Order, Return, Review
 
@@ -105,50 +106,46 @@ class BadRow(ValueError):
     """A row that fails validation; ``str(exc)`` lists every problem found in it."""
 
 
+# (source key or list index, stored column, canonical name, cell function)
+Field = tuple[Any, str, str, Callable[[Any], Any]]
+
+
 @dataclass
 class RowPlan:
-    """How to turn rows with a given set of source keys into stored rows."""
+    """How to turn rows with one set of source keys into stored rows (compiled once per file)."""
 
     spec: KindSpec
-    known: list[tuple[str, Column, Callable[[Any], Any]]]  # (source key, column, parser)
-    attrs: list[tuple[str, str]]  # (source key, attrs key) kept in the attrs JSON column
+    fields: list[Field]
+    constants: dict[str, Any]  # stored column -> value from the mapping's defaults for absent columns
+    attrs: list[tuple[Any, str]]  # (source key or index, attrs key) kept in the attrs JSON column
     missing_required: list[str]
-    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     kb_source: str = "import"
 
-    def validate(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """The stored row for ``raw`` (source keys -> values), or ``BadRow`` with all reasons."""
-        problems = [f"缺少必填列 {name}" for name in self.missing_required]
-        out: dict[str, Any] = {}
-        for key, column, parse in self.known:
-            value = raw.get(key)
-            if isinstance(value, str):
-                value = value.strip()
-                if "\x00" in value:
-                    value = value.replace("\x00", "")
-            if value is None or value == "":
-                value = self.defaults.get(column.name)
-                if value is None:
-                    if column.required and not column.allow_empty:
-                        problems.append(f"{column.name} 不能为空")
-                    out[column.stored] = "" if column.allow_empty else None
-                    continue
-            vmap = self.value_maps.get(column.name)
-            if vmap is not None and isinstance(value, str | int):
-                value = vmap.get(str(value), value)
-            try:
-                out[column.stored] = parse(value)
-            except v.BadValue as exc:
-                problems.append(f"{column.name} {exc}")
+    def validate(self, raw: Any) -> dict[str, Any]:
+        """The stored row for ``raw`` (a list in header order, or a dict by source key), else ``BadRow``."""
+        if self.missing_required:
+            raise BadRow("; ".join(f"缺少必填列 {name}" for name in self.missing_required))
+        try:
+            out = {stored: cell(raw[key]) for key, stored, _, cell in self.fields}
+        except v.BadValue:
+            raise BadRow(self._problems(raw)) from None
+        if self.constants:
+            out.update(self.constants)
         if self.attrs:
             out["attrs"] = _attrs(raw, self.attrs)
-        if not problems:
-            _finish(self, out, problems)
-        if problems:
-            raise BadRow("; ".join(problems))
+        if self.spec.kind in _FINISH:
+            _FINISH[self.spec.kind](self, out)
         return out
+
+    def _problems(self, raw: Any) -> str:
+        problems = []
+        for key, _, name, cell in self.fields:
+            try:
+                cell(raw[key])
+            except v.BadValue as exc:
+                problems.append(f"{name} {exc}")
+        return "; ".join(problems)
 
 
 def compile_plan(
@@ -161,17 +158,24 @@ def compile_plan(
     value_maps: dict[str, dict[str, str]] | None = None,
     defaults: dict[str, Any] | None = None,
     ignore: Sequence[str] = (),
+    positional: bool = False,
     now: datetime | None = None,
     kb_source: str = "import",
 ) -> RowPlan:
-    """Match source keys to canonical columns (renamed by the mapping, else case-insensitively)."""
+    """Match source keys to canonical columns (renamed by the mapping, else case-insensitively).
+
+    With ``positional`` the rows are lists in ``keys`` order (CSV/XLSX), otherwise dicts.
+    """
     canonical = spec.canonical
-    known: list[tuple[str, Column, Callable[[Any], Any]]] = []
-    attrs: list[tuple[str, str]] = []
+    value_maps = value_maps or {}
+    defaults = {k: val for k, val in (defaults or {}).items() if k in canonical}
+    fields: list[Field] = []
+    attrs: list[tuple[Any, str]] = []
     seen: set[str] = set()
-    for key in keys:
+    for index, key in enumerate(keys):
         if key in ignore:
             continue
+        source = index if positional else key
         stripped = key.strip().lstrip("\ufeff").strip()
         renamed = renames.get(stripped)
         name = stripped.lower() if renamed is None else renamed
@@ -180,52 +184,58 @@ def compile_plan(
         column = canonical.get(name)
         if column is None:
             if spec.has_attrs and name not in spec.table.c:  # derived columns are never taken from a file
-                attrs.append((key, stripped if renamed is None else renamed))
+                attrs.append((source, stripped if renamed is None else renamed))
             continue
         if name in seen:  # a second column for the same field: the first one wins, keep this one as-is
             if spec.has_attrs:
-                attrs.append((key, stripped))
+                attrs.append((source, stripped))
             continue
         seen.add(name)
-        known.append((key, column, _parser(spec, column, tz, formats)))
-    defaults = {k: val for k, val in (defaults or {}).items() if k in canonical}
-    for name in defaults:
+        cell = _cell(spec, column, tz, formats, value_maps.get(name), defaults.get(name))
+        fields.append((source, column.stored, name, cell))
+    constants: dict[str, Any] = {}
+    for name, value in defaults.items():
         if name not in seen:  # a constant for the whole source, e.g. channel = "淘宝" for a 千牛 export
             seen.add(name)
-            known.append((_DEFAULT_KEY + name, canonical[name], _parser(spec, canonical[name], tz, formats)))
-    missing = [n for n in spec.required if n not in seen and n not in defaults]
-    return RowPlan(spec, known, attrs, missing, value_maps or {}, defaults,
-                   now or datetime.now(UTC), kb_source)
+            column = canonical[name]
+            try:
+                constants[column.stored] = _cell(spec, column, tz, formats, value_maps.get(name), value)(None)
+            except v.BadValue as exc:
+                raise ValueError(f"defaults.{name}: {exc}") from None
+    missing = [n for n in spec.required if n not in seen]
+    return RowPlan(spec, fields, constants, attrs, missing, now or datetime.now(UTC), kb_source)
 
 
-_DEFAULT_KEY = "\x00default:"  # a source key no real header can have
+def _cell(spec: KindSpec, column: Column, tz: tzinfo, formats: tuple[str, ...],
+          value_map: dict[str, str] | None, default: Any) -> Callable[[Any], Any]:
+    parse = _parser(spec, column, tz, formats)
+    limit = _text_limit(spec, column)
+    return cells.make_cell(column.name, parse, required=column.required, allow_empty=column.allow_empty,
+                           default=default, value_map=value_map, text_limit=limit,
+                           is_text=column.type in (ID, STR, TEXT))
+
+
+def _text_limit(spec: KindSpec, column: Column) -> int | None:
+    if column.type not in (ID, STR, TEXT):
+        return None
+    return getattr(getattr(spec.table.c.get(column.stored), "type", None), "length", None)
 
 
 def _parser(spec: KindSpec, column: Column, tz: tzinfo, formats: tuple[str, ...]) -> Callable[[Any], Any]:
     if column.type == DATETIME:
-        return partial(v.parse_datetime, tz=tz, formats=formats)
+        return cells.datetime_parser(tz, formats)
     if column.type in (ID, STR, TEXT):
-        sa_type = getattr(spec.table.c.get(column.stored), "type", None)
-        return partial(_text, limit=getattr(sa_type, "length", None))
+        return cells.text_parser(_text_limit(spec, column))
     return {
         BOOL: v.parse_bool, RATING: v.parse_rating, SECONDS: v.parse_seconds, AMOUNT: v.parse_amount_fen,
         SENDER: v.parse_sender, INT: partial(v.parse_int, lo=0),
     }[column.type]
 
 
-def _text(value: Any, limit: int | None) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # an id typed as a number in Excel comes back as 1001.0
-    text = str(value)
-    if limit is not None and len(text) > limit:
-        raise v.BadValue(f"太长 ({len(text)} 字符, 最多 {limit}): {text[:20]!r}…")
-    return text
-
-
-def _attrs(raw: dict[str, Any], keys: list[tuple[str, str]]) -> dict[str, Any] | None:
+def _attrs(raw: Any, keys: list[tuple[Any, str]]) -> dict[str, Any] | None:
     out = {}
     for key, name in keys:
-        value = raw.get(key)
+        value = raw[key]
         if isinstance(value, str):
             value = value.strip()
         if value is None or value == "":
@@ -236,23 +246,30 @@ def _attrs(raw: dict[str, Any], keys: list[tuple[str, str]]) -> dict[str, Any] |
     return out or None
 
 
-def _finish(plan: RowPlan, out: dict[str, Any], problems: list[str]) -> None:
-    """Cross-column rules and derived bookkeeping columns."""
-    kind = plan.spec.kind
-    if kind == "conversations":
-        ended, started = out.get("ended_at"), out.get("started_at")
-        if ended is not None and started is not None and ended < started:
-            problems.append("ended_at 早于 started_at")
-        if "first_response_seconds" in out:
-            out["first_response_computed"] = False if out["first_response_seconds"] is not None else None
-    elif kind == "complaints" and "category" in out:
+# Cross-column rules and bookkeeping columns, per kind.
+
+def _finish_conversation(plan: RowPlan, out: dict[str, Any]) -> None:
+    ended = out.get("ended_at")
+    if ended is not None and ended < out["started_at"]:
+        raise BadRow("ended_at 早于 started_at")
+    if "first_response_seconds" in out:
+        out["first_response_computed"] = False if out["first_response_seconds"] is not None else None
+
+
+def _finish_complaint(plan: RowPlan, out: dict[str, Any]) -> None:
+    if "category" in out:
         out["category_source"] = "import" if out["category"] is not None else None
-    elif kind == "kb":
-        if not out.get("kb_id"):
-            out["kb_id"] = kb_id_for(out["question"])
-        out["source"] = plan.kb_source
-        out["status"] = "active"
-        out["created_at"] = out["updated_at"] = plan.now
+
+
+def _finish_kb(plan: RowPlan, out: dict[str, Any]) -> None:
+    if not out.get("kb_id"):
+        out["kb_id"] = kb_id_for(out["question"])
+    out["source"] = plan.kb_source
+    out["status"] = "active"
+    out["created_at"] = out["updated_at"] = plan.now
+
+
+_FINISH = {"conversations": _finish_conversation, "complaints": _finish_complaint, "kb": _finish_kb}
 
 
 def kb_id_for(question: str) -> str:

@@ -7,6 +7,7 @@ they end up in the rejected-rows file a team lead opens in Excel.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -36,7 +37,7 @@ DATETIME_FORMATS = (
     "%Y%m%d%H%M%S",
 )
 _EPOCH = re.compile(r"^\d{10}(\d{3})?(\.\d+)?$")
-_YEAR_MIN, _YEAR_MAX = 1990, 2100
+YEAR_MIN, YEAR_MAX = 1990, 2100
 
 
 def parse_datetime(value: Any, tz: tzinfo, formats: tuple[str, ...] = ()) -> datetime:
@@ -51,7 +52,7 @@ def parse_datetime(value: Any, tz: tzinfo, formats: tuple[str, ...] = ()) -> dat
         dt = _parse_datetime_text(str(value).strip(), formats)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
-    if not _YEAR_MIN <= dt.year <= _YEAR_MAX:
+    if not YEAR_MIN <= dt.year <= YEAR_MAX:
         raise BadValue(f"年份超出范围: {value!r}")
     return dt.astimezone(UTC)
 
@@ -88,7 +89,14 @@ _TRUE = {"true", "t", "1", "1.0", "yes", "y", "是", "对", "已解决", "已转
 _FALSE = {"false", "f", "0", "0.0", "no", "n", "否", "不是", "未解决", "未转接"}
 
 
+_BOOL_EXACT = {"true": True, "false": False, "1": True, "0": False, "TRUE": True, "FALSE": False,
+               "True": True, "False": False}
+
+
 def parse_bool(value: Any) -> bool:
+    exact = _BOOL_EXACT.get(value) if value.__class__ is str else None
+    if exact is not None:
+        return exact
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float) and value in (0, 1):
@@ -102,8 +110,11 @@ def parse_bool(value: Any) -> bool:
 
 
 def parse_int(value: Any, lo: int | None = None, hi: int | None = None) -> int:
-    number = _number(value)
-    if number != number.to_integral_value():
+    if value.__class__ is str and value.isdigit() and value.isascii():
+        number: Decimal | int = int(value)
+    else:
+        number = _number(value)
+    if number.__class__ is Decimal and number != number.to_integral_value():  # type: ignore[union-attr]
         raise BadValue(f"应为整数: {value!r}")
     result = int(number)
     if (lo is not None and result < lo) or (hi is not None and result > hi):
@@ -112,6 +123,8 @@ def parse_int(value: Any, lo: int | None = None, hi: int | None = None) -> int:
 
 
 def parse_rating(value: Any) -> int:
+    if value.__class__ is str and len(value) == 1 and "1" <= value <= "5":
+        return int(value)
     if isinstance(value, str):
         value = value.strip().removesuffix("星").removesuffix("分").strip()
     try:
@@ -137,6 +150,13 @@ def parse_seconds(value: Any) -> float:
     if isinstance(value, time):  # XLSX cells formatted as durations come back as times of day
         return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
     if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            if 0 <= seconds < math.inf:
+                return seconds
         text = value.strip().lower().removesuffix("秒").removesuffix("s").strip()
         match = _DURATION.match(text)
         if match:

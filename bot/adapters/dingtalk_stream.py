@@ -19,9 +19,10 @@ import random
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import dingtalk_stream
-import requests
+import httpx
 import websockets
 from aiohttp import web
 from dingtalk_stream import AckMessage, CallbackMessage
@@ -78,22 +79,24 @@ class _StreamClient(dingtalk_stream.DingTalkStreamClient):
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def open_connection(self) -> dict[str, Any] | None:
-        """POST gateway/connections/open (blocking; called in a worker thread of the SDK loop)."""
+        """POST gateway/connections/open (blocking httpx; runs in a worker thread of the SDK loop)."""
         body = {"clientId": self.credential.client_id, "clientSecret": self.credential.client_secret,
                 "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map],
                 "ua": "csbot", "localIp": ""}
         url = f"{self.settings.api_base}/v1.0/gateway/connections/open"
         try:
-            resp = requests.post(url, json=body, timeout=OPEN_TIMEOUT_S,
-                                 headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
+            resp = httpx.post(url, json=body, timeout=OPEN_TIMEOUT_S, headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
             log.warning("stream: opening a connection failed (%s)", type(exc).__name__)
             return None
         if resp.status_code != 200:
             code = _safe_code(resp)
             log.warning("stream: opening a connection refused: HTTP %d %s", resp.status_code, code)
             return None
-        data = resp.json()
+        try:
+            data = resp.json()
+        except ValueError:
+            return None
         return data if isinstance(data, dict) and data.get("endpoint") and data.get("ticket") else None
 
     async def run_until_stopped(self) -> None:
@@ -122,7 +125,7 @@ class _StreamClient(dingtalk_stream.DingTalkStreamClient):
             delay = min(BACKOFF_MAX_S, delay * 2)
 
     async def _serve(self, connection: dict[str, Any]) -> None:
-        uri = f"{connection['endpoint']}?ticket={requests.utils.quote(connection['ticket'], safe='')}"
+        uri = f"{connection['endpoint']}?ticket={quote(connection['ticket'], safe='')}"
         async with websockets.connect(uri, max_size=2**22) as websocket:
             self.websocket = websocket
             self.bridge.connected = True
@@ -172,7 +175,7 @@ async def _frames(websocket: Any, stopper: asyncio.Future[Any]):  # noqa: ANN202
             return
 
 
-def _safe_code(resp: requests.Response) -> str:
+def _safe_code(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("code", ""))[:60]
     except ValueError:

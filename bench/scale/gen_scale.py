@@ -137,6 +137,7 @@ class Shop:
         t0, t_reply, t_follow = _ts(began), _ts(began + frt.astype(np.int64) * US), _ts(
             began + (frt.astype(np.int64) + extra) * US)
         rows = out["messages"]
+        before = len(rows)
         for i in range(n):
             cid = ids[i]
             rows.append((f"{cid}-1", cid, t0[i], "customer", shop.QUESTIONS[q[i]].format(p="宝贝"),
@@ -149,6 +150,7 @@ class Shop:
                                  round(float(score2[i]), 4), _label(score2[i])))
                 else:
                     rows.append((f"{cid}-3", cid, t_reply[i], "bot", "您好，机器人小助手为您服务", None, None))
+        self.counters["messages"] += len(rows) - before
 
     def _complaints(self, out: dict[str, list[tuple]], ids: list[str], began: np.ndarray, channel: np.ndarray,
                     n: int) -> None:

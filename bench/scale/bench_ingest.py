@@ -1,0 +1,128 @@
+"""What keeping the rollups current costs an import: the same files imported with and without maintenance.
+
+    python bench/scale/bench_ingest.py --conversations 200000 \\
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+Files come from ``bench/gen_data.py`` (seeded; rows in random time order, as that generator writes
+them, which is the hard case for incremental maintenance). Each backend imports all six kinds into a
+fresh database twice — once as shipped (rollups maintained batch by batch) and once with the two
+rollup hooks replaced by no-ops — then re-imports the conversations file (every row an update), and
+checks that the maintained rollups equal a rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import gen_data  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from analytics import rollups  # noqa: E402
+from analytics.ingest import import_file  # noqa: E402
+from analytics.rollup_specs import SPECS  # noqa: E402
+from analytics.store.db import open_database  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+ORDER = ["conversations", "messages", "complaints", "orders", "returns", "reviews"]
+
+
+def _snapshot(engine) -> dict[str, list[tuple]]:  # noqa: ANN001
+    out = {}
+    with engine.connect() as conn:
+        for kind, spec in SPECS.items():
+            table = spec.table
+            keys = [table.c.grain, table.c.bucket, *[table.c[d] for d in spec.dims]]
+            out[kind] = [tuple(round(v, 6) if isinstance(v, float) else v for v in r)
+                         for r in conn.execute(select(table).order_by(*keys))]
+    return out
+
+
+def _run(url: str, data: Path, maintain: bool) -> dict[str, float]:
+    engine = open_database(url)
+    saved = rollups.before_batch, rollups.after_batch
+    if not maintain:
+        rollups.before_batch = lambda conn, kind, rows: rollups.Pending()  # type: ignore[assignment]
+        rollups.after_batch = lambda *args, **kw: None  # type: ignore[assignment]
+    times: dict[str, float] = {}
+    try:
+        for kind in ORDER:
+            started = time.perf_counter()
+            import_file(engine, kind, data / f"{kind}.csv", tz=TZ)
+            times[kind] = time.perf_counter() - started
+        started = time.perf_counter()
+        import_file(engine, "conversations", data / "conversations.csv", tz=TZ)
+        times["re-import conversations"] = time.perf_counter() - started
+        if maintain:
+            incremental = _snapshot(engine)
+            rollups.rebuild(engine)
+            times["equal to rebuild"] = float(incremental == _snapshot(engine))
+    finally:
+        rollups.before_batch, rollups.after_batch = saved
+        engine.dispose()
+    return times
+
+
+def _pg_url(admin: str) -> tuple[str, str]:
+    name = f"csbot_bench_{uuid.uuid4().hex[:8]}"
+    import psycopg
+
+    with psycopg.connect(admin.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.rsplit("/", 1)[0] + "/" + name, name
+
+
+def _drop_pg(admin: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=45)
+    parser.add_argument("--pg", help="admin URL of a PostgreSQL server (a throwaway database is created)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        counts = gen_data.generate(data, args.conversations, seed=1, end=datetime(2026, 12, 1),
+                                   days=args.days)
+        print("rows:", counts)
+        backends = [("sqlite", None)] + ([("postgresql", args.pg)] if args.pg else [])
+        print("| backend | kind | with rollups s | without s | overhead |\n|---|---|---:|---:|---:|")
+        for backend, admin in backends:
+            results = {}
+            for maintain in (True, False):
+                if admin:
+                    url, name = _pg_url(admin)
+                else:
+                    url, name = f"sqlite:///{tmp}/{uuid.uuid4().hex}.db", ""
+                try:
+                    results[maintain] = _run(url, data, maintain)
+                finally:
+                    if admin:
+                        _drop_pg(admin, name)
+            for kind in [*ORDER, "re-import conversations"]:
+                a, b = results[True][kind], results[False][kind]
+                print(f"| {backend} | {kind} | {a:.1f} | {b:.1f} | {100 * (a - b) / b:+.0f} % |")
+            total_a = sum(results[True][k] for k in ORDER)
+            total_b = sum(results[False][k] for k in ORDER)
+            print(f"| {backend} | all six kinds | {total_a:.1f} | {total_b:.1f} | "
+                  f"{100 * (total_a - total_b) / total_b:+.0f} % |")
+            print(f"| {backend} | maintained rollups equal a rebuild | {bool(results[True]['equal to rebuild'])} | | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -74,6 +74,8 @@ def detect_encoding(path: Path) -> str:
         raise _binary(path, "binary")
     if _is_chinese(sample, at_end):
         return "gb18030"
+    if _mostly_utf8(sample):
+        return "utf-8"
     guess = _charset_guess(sample)
     raise IngestError(
         f"无法识别 {path.name} 的编码 (不是 UTF-8 也不是 GBK{f'，像是 {guess}' if guess else ''})。"
@@ -107,16 +109,37 @@ def _decodes(sample: bytes, encoding: str, final: bool) -> bool:
 
 
 def _is_chinese(sample: bytes, final: bool) -> bool:
-    """GB18030 decodes almost anything, so also require the non-ASCII text to be mostly CJK."""
+    """GB18030 decodes almost any byte soup into rare characters, so also require what real Chinese text
+    looks like: mostly CJK among the non-ASCII characters, and mostly the common characters and
+    punctuation of GB2312 (lead bytes A1-A9, B0-D7), which random bytes hit only a third of the time."""
     try:
         text = codecs.getincrementaldecoder("gb18030")().decode(sample, final=final)
     except UnicodeDecodeError:
         return False
     wide = [ch for ch in text if ord(ch) >= 0x80]
+    if not wide:
+        return False
     cjk = sum(1 for ch in wide if _is_cjk(ch))
-    if wide and cjk / len(wide) >= 0.6:
+    common = sum(1 for ch in wide if _is_common_gb2312(ch))
+    if cjk / len(wide) >= 0.6 and common / len(wide) >= 0.7:
         return True
-    return cjk > 0 and _charset_guess(sample) in ("gb2312", "gbk", "gb18030", "hz")
+    return common / len(wide) >= 0.5 and _charset_guess(sample) in ("gb2312", "gbk", "gb18030", "hz")
+
+
+def _is_common_gb2312(ch: str) -> bool:
+    try:
+        lead = ch.encode("gb2312")[0]
+    except UnicodeEncodeError:
+        return False
+    return 0xA1 <= lead <= 0xA9 or 0xB0 <= lead <= 0xD7
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Valid UTF-8 apart from a few stray bytes (a damaged export): the rows holding them are rejected."""
+    text = sample.decode("utf-8", errors="replace")
+    errors = text.count("\ufffd") - sample.decode("utf-8", errors="ignore").count("\ufffd")
+    wide = sum(1 for ch in text if ord(ch) >= 0x80 and ch != "\ufffd")
+    return wide >= 3 * errors
 
 
 def _is_cjk(ch: str) -> bool:

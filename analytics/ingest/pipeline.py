@@ -132,7 +132,8 @@ def _plans(
 
 
 def _missing_columns(spec: KindSpec, missing: list[str], found: list[str]) -> IngestError:
-    shown = ", ".join(found[:20]) + (" …" if len(found) > 20 else "")
+    shown = ", ".join(name if len(name) <= 30 else name[:30] + "…" for name in found[:20])
+    shown += " …" if len(found) > 20 else ""
     return IngestError(
         f"{spec.kind} 缺少必填列: {', '.join(missing)}。文件中的列: {shown}。"
         "如果列名不同，请用 --mapping 指定映射文件",

@@ -46,7 +46,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -275,42 +274,45 @@ def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
     return (spec.kind, tuple(g for g, _, _ in plan.buckets), len(plan.raw), keys), params
 
 
-def _bucket_where(spec: RollupSpec, shape: Shape) -> list[ColumnElement]:
+def _bucket_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement) -> list[Any]:
+    """One SELECT per whole-bucket range: each is a contiguous primary-key range scan (no OR to de-duplicate)."""
     table = spec.table
-    spans = [and_(table.c.grain == literal_column(f"'{grain}'"), table.c.bucket >= bindparam(f"lo{i}"),
-                  table.c.bucket < bindparam(f"hi{i}")) for i, grain in enumerate(shape[1])]
-    return [or_(*spans), *[table.c[key] == bindparam(f"f_{key}") for key in shape[3]]]
+    filters = [table.c[key] == bindparam(f"f_{key}") for key in shape[3]]
+    return [select(*columns).where(table.c.grain == literal_column(f"'{grain}'"), table.c.bucket >= bindparam(f"lo{i}"),
+                                   table.c.bucket < bindparam(f"hi{i}"), *filters)
+            for i, grain in enumerate(shape[1])]
 
 
-def _raw_where(spec: RollupSpec, shape: Shape) -> list[ColumnElement]:
-    spans = [and_(spec.time >= bindparam(f"rlo{i}"), spec.time < bindparam(f"rhi{i}")) for i in range(shape[2])]
-    return [*spec.where, or_(*spans), *[spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]]
+def _edge_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement, group_by: ColumnElement | None = None,
+                extra: tuple[ColumnElement, ...] = ()) -> list[Any]:
+    """One aggregate SELECT per raw edge range (under an hour of rows each, by the raw time index)."""
+    filters = [spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]
+    parts = []
+    for i in range(shape[2]):
+        stmt = (select(*columns).select_from(spec.source)
+                .where(*spec.where, spec.time >= bindparam(f"rlo{i}"), spec.time < bindparam(f"rhi{i}"), *filters, *extra))
+        parts.append(stmt if group_by is None else stmt.group_by(group_by))
+    return parts
 
 
 @lru_cache(maxsize=512)
 def _totals_statement(shape: Shape) -> Any:
     spec = SPECS[shape[0]]
     table = spec.table
-    cached = select(*[func.sum(table.c[name]).label(name) for name in spec.measures]).where(*_bucket_where(spec, shape))
-    if not shape[2]:
-        return cached
-    buckets = cached.subquery("b")
-    edges = (select(*[expr.label(name) for name, expr in spec.measures.items()]).select_from(spec.source)
-             .where(*_raw_where(spec, shape)).subquery("r"))
-    return (select(*[buckets.c[name] for name in spec.measures], *[edges.c[name] for name in spec.measures])
-            .select_from(buckets.join(edges, true())))  # two one-row aggregates side by side
+    parts = [*_bucket_parts(spec, shape, *[table.c[name].label(name) for name in spec.measures]),
+             *_edge_parts(spec, shape, *[expr.label(name) for name, expr in spec.measures.items()])]
+    both = union_all(*parts).subquery()
+    return select(*[func.sum(both.c[name]) for name in spec.measures])
 
 
 @lru_cache(maxsize=512)
 def _top_statement(shape: Shape, dim: str, measure: str, limit: int) -> Any:
     spec = SPECS[shape[0]]
     table = spec.table
-    parts = [select(table.c[dim].label("k"), func.sum(table.c[measure]).label("v"))
-             .where(*_bucket_where(spec, shape)).group_by(table.c[dim])]
-    if shape[2]:
-        raw_dim = spec.dims[dim]
-        parts.append(select(raw_dim.label("k"), spec.measures[measure].label("v")).select_from(spec.source)
-                     .where(*_raw_where(spec, shape), raw_dim.is_not(None)).group_by(raw_dim))
+    raw_dim = spec.dims[dim]
+    parts = [*_bucket_parts(spec, shape, table.c[dim].label("k"), table.c[measure].label("v")),
+             *_edge_parts(spec, shape, raw_dim.label("k"), spec.measures[measure].label("v"), group_by=raw_dim,
+                          extra=(raw_dim.is_not(None),))]
     both = union_all(*parts).subquery()
     total = func.sum(both.c.v)
     return (select(both.c.k, total).where(both.c.k != literal_column(f"'{NULL_KEY}'")).group_by(both.c.k)
@@ -326,10 +328,7 @@ def totals(conn: Connection, kind: str, start: datetime, end: datetime,
         return None
     shape, params = usable
     row = conn.execute(_totals_statement(shape), params).one()
-    out = {name: spec.coerce(name, None) for name in spec.measures}
-    for name, value in zip([*spec.measures, *spec.measures][:len(row)], row, strict=True):
-        out[name] += spec.coerce(name, value)
-    return out
+    return {name: spec.coerce(name, value) for name, value in zip(spec.measures, row, strict=True)}
 
 
 def top(conn: Connection, kind: str, dim: str, start: datetime, end: datetime, filters: Mapping[str, str],

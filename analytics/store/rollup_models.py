@@ -28,6 +28,8 @@ from analytics.store.models import Complaint, Conversation, Return
 
 NULL_KEY = ""
 GRAINS = ("h", "d", "m")
+# SQLite: store rows in primary-key order (grain, bucket, dimensions) so a window reads contiguous pages.
+_CLUSTERED = {"sqlite_with_rowid": False}
 
 
 def _dim(length: int) -> str:
@@ -36,6 +38,7 @@ def _dim(length: int) -> str:
 
 class RollupConversations(SQLModel, table=True):
     __tablename__ = "rollup_conversations"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)
@@ -56,6 +59,7 @@ class RollupComplaints(SQLModel, table=True):
     """Complaints by their own channel/product/category and the agent/shop of their conversation."""
 
     __tablename__ = "rollup_complaints"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)
@@ -69,6 +73,7 @@ class RollupComplaints(SQLModel, table=True):
 
 class RollupOrders(SQLModel, table=True):
     __tablename__ = "rollup_orders"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)
@@ -82,6 +87,7 @@ class RollupReturns(SQLModel, table=True):
     """Returns by their own product and reason and the channel of their order."""
 
     __tablename__ = "rollup_returns"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)
@@ -93,6 +99,7 @@ class RollupReturns(SQLModel, table=True):
 
 class RollupReviews(SQLModel, table=True):
     __tablename__ = "rollup_reviews"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)
@@ -105,6 +112,7 @@ class RollupMessages(SQLModel, table=True):
     """Scored customer messages by the channel/shop/agent of their conversation (sentiment)."""
 
     __tablename__ = "rollup_messages"
+    __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
     bucket: datetime = Field(primary_key=True)

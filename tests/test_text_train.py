@@ -22,7 +22,7 @@ needs_datasets = pytest.mark.skipif(
     reason=f"shared datasets not found at {corpora.datasets_dir()} (set CSBOT_DATASETS)",
 )
 
-TINY = TrainConfig(words=False, char_orders=(1, 2), min_df=1, c_polarity=2.0, c_neutral=2.0)
+TINY = TrainConfig(words=False, char_orders=(1, 2), neg_scope=True, min_df=1, c_polarity=2.0, c_neutral=2.0)
 
 
 def tiny_corpus() -> Corpus:
@@ -43,7 +43,7 @@ def test_tiny_model_equals_an_independent_sklearn_pipeline(tmp_path) -> None:
     model.save(path)
     loaded = LinearTextModel.load(path)
     tok = CsTokenizer()
-    analyzer = lambda t: sorted(set(text_features(t, tok, TINY.char_orders, words=False)))  # noqa: E731
+    analyzer = lambda t: sorted(set(text_features(t, tok, TINY.char_orders, words=False, neg_scope=True)))  # noqa: E731
     vec = TfidfVectorizer(analyzer=analyzer, binary=True, norm="l2", smooth_idf=True, lowercase=False)
     x = vec.fit_transform(corpus.texts)
     assert list(vec.get_feature_names_out()) == loaded.vocab
@@ -79,10 +79,10 @@ def test_complaint_model_matches_sklearn_probabilities() -> None:
 
     pairs = list(chatgen.iter_complaints(chatgen.generate(900, seed=3)))
     texts, labels = [t for t, _ in pairs], [c for _, c in pairs]
-    cfg = ComplaintTrainConfig(words=False, char_orders=(1, 2), min_df=1, c=4.0)
+    cfg = ComplaintTrainConfig(words=True, hmm=False, char_orders=(1, 2), neg_scope=False, min_df=1, c=4.0)
     model = fit_complaints(texts, labels, [1.0] * len(texts), cfg)
     tok = CsTokenizer()
-    vec = TfidfVectorizer(analyzer=lambda t: sorted(set(text_features(t, tok, (1, 2), words=False))),
+    vec = TfidfVectorizer(analyzer=lambda t: sorted(set(text_features(t, tok, (1, 2), words=True, hmm=False))),
                           binary=True, norm="l2", smooth_idf=True, lowercase=False)
     x = vec.fit_transform(texts)
     classes = model.outputs

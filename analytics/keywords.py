@@ -1,6 +1,7 @@
 """热词: keywords of customer messages (and of bad reviews), weighted against the whole history.
 
-Texts are tokenized once, when they are imported, into per-hour document counts
+Texts are tokenized once, when they are imported (``before_batch``/``after_batch`` add what a batch
+brings and subtract what it replaces, so re-imports and late rows stay exact), into per-hour document counts
 (``term_hours``: how many documents of that hour contain the term). A query then reads
 counts, never texts, so /热词 over a year costs the same as over a day.
 
@@ -19,12 +20,15 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from analytics.store.keyword_models import TermHour
 from analytics.store.models import Message, Review
@@ -82,19 +86,85 @@ def _spans(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return [(a, b) for a, b in spans]
 
 
-def refresh(conn: Connection, source: str, hours: Iterable[datetime]) -> None:
-    """Recount the given UTC hours of ``source`` from the raw texts (idempotent; handles re-imports)."""
+def _terms(text: str | None) -> set[str]:
     from analytics.text import mask_pii, tokenize
 
+    stop = keyword_stopwords()
+    clean = _PLACEHOLDER.sub(" ", mask_pii(text or ""))
+    return {t for t in tokenize(clean) if 1 < len(t) <= MAX_TERM_LEN and t.lower() not in stop}
+
+
+# -- maintenance at import: add what a batch brings, subtract what it replaces -----------------------
+_KIND_SOURCE = {"messages": "message", "reviews": "bad_review"}
+
+
+def _counts_source(source: str, row: Mapping[str, Any]) -> tuple[datetime, str | None] | None:
+    """(time, text) when the row is a document of ``source`` (a customer message, a bad review)."""
+    if source == "message":
+        return (row["sent_at"], row.get("text")) if row.get("sender") == "customer" else None
+    rating = row.get("rating")
+    return (row["created_at"], row.get("text")) if rating is not None and rating <= 2 and row.get("text") else None
+
+
+def _contributions(source: str, rows: Iterable[Mapping[str, Any]]) -> Counter[tuple[datetime, str]]:
+    out: Counter[tuple[datetime, str]] = Counter()
+    for row in rows:
+        doc = _counts_source(source, row)
+        if doc is None:
+            continue
+        hour = _hour(doc[0])
+        out[(hour, TOTAL)] += 1
+        out.update((hour, t) for t in _terms(doc[1]))
+    return out
+
+
+def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Counter[tuple[datetime, str]] | None:
+    """Inside the batch transaction, before the upsert: the term counts of the rows about to be replaced."""
+    source = _KIND_SOURCE.get(kind)
+    if source is None:
+        return None
+    table = Message.__table__ if kind == "messages" else Review.__table__
+    id_col = table.c.message_id if kind == "messages" else table.c.review_id
+    ids = list({row[id_col.name] for row in rows})
+    old = []
+    for i in range(0, len(ids), 5000):
+        old += [dict(r._mapping) for r in conn.execute(select(table).where(id_col.in_(ids[i:i + 5000])))]
+    return _contributions(source, old)
+
+
+def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]],
+                old: Counter[tuple[datetime, str]] | None) -> None:
+    """Inside the batch transaction, after the upsert: apply (new − old) to ``term_hours``."""
+    source = _KIND_SOURCE.get(kind)
+    if source is None or old is None:
+        return
+    id_name = "message_id" if kind == "messages" else "review_id"
+    latest = {row[id_name]: row for row in rows}  # an id repeated in a batch is written once, last wins
+    delta = _contributions(source, latest.values())
+    delta.subtract(old)
+    changes = [{"source": source, "hour": h, "term": t, "docs": n} for (h, t), n in delta.items() if n]
+    if not changes:
+        return
+    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_fn(TERMS)
+    stmt = stmt.on_conflict_do_update(index_elements=["source", "hour", "term"],
+                                      set_={"docs": TERMS.c.docs + stmt.excluded.docs})
+    for i in range(0, len(changes), 5000):
+        conn.execute(stmt, changes[i:i + 5000])
+    hours = sorted({c["hour"] for c in changes})
+    conn.execute(delete(TERMS).where(TERMS.c.source == source, TERMS.c.docs <= 0,
+                                     TERMS.c.hour >= hours[0], TERMS.c.hour <= hours[-1]))
+
+
+def refresh(conn: Connection, source: str, hours: Iterable[datetime]) -> None:
+    """Recount the given UTC hours of ``source`` from the raw texts (idempotent; handles re-imports)."""
     for start, end in _spans(hours):
         conn.execute(delete(TERMS).where(TERMS.c.source == source, TERMS.c.hour >= start, TERMS.c.hour < end))
         counts: dict[datetime, Counter[str]] = {}
         for at, text in conn.execute(_texts_stmt(source, start, end)):
             bucket = counts.setdefault(_hour(at), Counter())
             bucket[TOTAL] += 1
-            clean = _PLACEHOLDER.sub(" ", mask_pii(text or ""))
-            stop = keyword_stopwords()
-            bucket.update({t for t in tokenize(clean) if 1 < len(t) <= MAX_TERM_LEN and t.lower() not in stop})
+            bucket.update(_terms(text))
         rows = [{"source": source, "hour": h, "term": t, "docs": n} for h, c in counts.items() for t, n in c.items()]
         for i in range(0, len(rows), 5000):
             conn.execute(insert(TERMS), rows[i:i + 5000])

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from analytics import rollups
+from analytics import keywords, rollups
 from analytics.ingest.enrich import ENRICHERS
 from analytics.ingest.rejects import RejectSink
 from analytics.ingest.results import MAX_ERRORS_KEPT, ImportResult, RowError
@@ -100,9 +100,11 @@ class Loader:
         kind = self.spec.kind
         with self.engine.begin() as conn:
             pending = rollups.before_batch(conn, kind, rows)
+            old_terms = keywords.before_batch(conn, kind, rows) if self.enrich else None
             accepted, updated, touched = write_batch(conn, self.spec, rows)
             recompute_first_response(conn, touched)
             rollups.after_batch(conn, kind, rows, pending, touched)
+            keywords.after_batch(conn, kind, rows, old_terms)
         return accepted, updated
 
     def _isolate(self, batch: list[Item], exc: Exception) -> None:

@@ -1,4 +1,4 @@
-"""``csbot`` command line: demo, chat, ask, import, serve, train-sentiment."""
+"""``csbot`` command line: demo, chat, ask, import, rebuild, serve, train-sentiment."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("kind", help="conversations|messages|complaints|orders|returns|reviews|kb")
     i.add_argument("path")
     i.add_argument("--mapping", help="column mapping file (TOML or JSON)")
+
+    r = sub.add_parser("rebuild", help="recompute derived data (rollups, keyword counts) from the raw rows")
+    r.add_argument("what", nargs="?", choices=["rollups", "keywords", "all"], default="all")
 
     sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
     t = sub.add_parser("train-sentiment", help="retrain the shipped sentiment model")
@@ -117,6 +120,19 @@ def cmd_chat(settings: Settings) -> int:
     return run_repl(_make_bot(settings))
 
 
+def cmd_rebuild(settings: Settings, what: str) -> int:
+    from analytics import keywords, rollups
+
+    engine = _open(settings)
+    if what in ("rollups", "all"):
+        counts = rollups.rebuild(engine)
+        print("汇总表已重建：" + "，".join(f"{k} {v:,} 行" for k, v in counts.items()))
+    if what in ("keywords", "all"):
+        keywords.rebuild(engine)
+        print("热词计数已重建。")
+    return 0
+
+
 def cmd_serve(settings: Settings) -> int:
     from bot.server import run
 
@@ -150,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings, args)
         if args.cmd == "chat":
             return cmd_chat(settings)
+        if args.cmd == "rebuild":
+            return cmd_rebuild(settings, args.what)
         if args.cmd == "serve":
             return cmd_serve(settings)
         if args.cmd == "train-sentiment":

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet = logging.INFO if args.cmd == "serve" else logging.WARNING
     logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("jieba").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    import jieba  # sets its own logger to DEBUG on import; quiet it unless -v
+
+    jieba.setLogLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -132,3 +133,12 @@ def test_train_on_a_sample_of_the_real_datasets(tmp_path) -> None:
     loaded = LinearTextModel.load(tmp_path / "sentiment_model.npz")
     assert loaded.outputs == ["polarity", "neutral"]
     assert loaded.meta["sources"]["atec_pairs.train"] == 200
+
+
+def test_saved_files_are_byte_reproducible(tmp_path) -> None:
+    model = fit_model(tiny_corpus(), TINY)
+    model.save(tmp_path / "a.npz")
+    fit_model(tiny_corpus(), TINY).save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    again = LinearTextModel.load(tmp_path / "a.npz")
+    assert again.vocab == model.vocab and again.meta == json.loads(json.dumps(model.meta))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -134,17 +135,22 @@ class LinearTextModel:
         return out
 
     def save(self, path) -> None:
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf,
-            vocab=encode_vocab(self.vocab),
-            scale=self.scale.astype(np.float32),
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float64),
-            meta=np.frombuffer(json.dumps(self.meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-        )
-        with open(path, "wb") as fh:
-            fh.write(buf.getvalue())
+        """Write a ``.npz`` whose bytes depend only on the arrays (fixed zip timestamps)."""
+        arrays = {
+            "vocab": encode_vocab(self.vocab),
+            "scale": self.scale.astype(np.float32),
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float64),
+            "meta": np.frombuffer(json.dumps(self.meta, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+                                  dtype=np.uint8),
+        }
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, arr in arrays.items():
+                info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+                zf.writestr(info, buf.getvalue())
 
     @classmethod
     def load(cls, source, tokenizer: CsTokenizer | None = None) -> LinearTextModel:

@@ -59,6 +59,15 @@ def luhn_digit(body: str) -> str:
         ("我叫张三，电话13812345678", "我叫[姓名]，电话[手机号]"),
         ("收件人：李小明 电话", "收件人：[姓名] 电话"),
         ("联系人王五电话多少", "联系人[姓名]电话多少"),
+        # shipping-label style: a bare name next to a phone number or an address
+        ("王五 13812345678", "[姓名] [手机号]"),
+        ("辽宁省沈阳市和平区解放路736号保利香槟3栋1单元1504，叶伟，151-2506-6672", "[地址]，[姓名]，[手机号]"),
+        ("谢谢 13812345678", "谢谢 [手机号]"),
+        ("请联系 13812345678", "请联系 [手机号]"),
+        ("我是老客户，13812345678", "我是老客户，[手机号]"),
+        # districts and roads whose names contain common words
+        ("大连经济技术开发区金马路12号", "大[地址]"),
+        ("人民路88号", "[地址]"),
         # nothing to mask
         ("这个多少钱？100元，买了3件", "这个多少钱？100元，买了3件"),
         ("我家住在中山路那边", "我家住在中山路那边"),
@@ -125,3 +134,20 @@ def test_arbitrary_text_never_crashes_and_short_numbers_survive(text: str) -> No
     masked = mask_pii(text)
     assert isinstance(masked, str)
     assert mask_pii(masked) == masked  # masking is idempotent
+
+
+def test_demo_generator_personal_data_is_masked() -> None:
+    """The demo data's own names, phones, addresses and tracking numbers never survive masking."""
+    import random
+
+    phrases = pytest.importorskip("analytics.demo.phrases", reason="demo generator not available")
+    rng = random.Random(20261125)
+    for _ in range(500):
+        name, phone, addr = phrases.person_name(rng), phrases.mobile(rng), phrases.address(rng)
+        track = phrases.tracking_number(rng, rng.choice(["顺丰", "京东快递", "圆通", "中通", "韵达"]))
+        for msg in (f"收件人：{name}，电话{phone}，地址：{addr}，单号{track}", f"{name} {phone} {addr}",
+                    f"{addr}，{name}，{phone}", f"改一下地址：{addr}"):
+            masked = mask_pii(msg)
+            for secret in (name, phone, addr, track):
+                assert secret not in masked, (msg, masked)
+            assert not re.search(r"\d{3,}", masked), (msg, masked)

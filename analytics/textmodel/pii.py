@@ -15,7 +15,9 @@ mobile         1[3-9]xxxxxxxxx, optional +86, spaces or dashes allowed         [
 landline       0 + 2–3 digit area code + 7–8 digits, optional extension       [电话]
 long number    any other run of 8 or more digits (order ids, 15-digit IDs)    [编号]
 address        street/estate + house number, or district + street             [地址]
-name           2–3 characters after 我叫/收件人/收货人/联系人/姓名              [姓名]
+name           2–3 characters after 我叫/收件人/收货人/联系人/姓名, or a      [姓名]
+               surname + 1–2 characters standing alone next to a masked
+               phone number or address (shipping-label style)
 =============  =============================================================  ==========
 
 Text without any of these is returned unchanged (character for character).  Short
@@ -56,17 +58,28 @@ LONG_NUMBER = re.compile(r"\d{8,}")
 
 # Characters that do not start or continue a place name but often precede one
 # ("地址是…", "寄到…", "我住在…"): keeping them out stops the match from eating them.
-_PLACE_CH = r"(?:(?![我你他她它的是在址到送寄住从往去了和与及或电话发货收件人号码])[\u4e00-\u9fff])"
+_PLACE_CH = r"(?:(?![我你他她它的是在址到送寄住从往去了电话码])[\u4e00-\u9fff])"
 _ADMIN = rf"(?:{_PLACE_CH}{{1,7}}?(?:特别行政区|自治区|自治州|省|市|区|县|旗|镇|乡|街道))"
 _STREET = rf"(?:{_PLACE_CH}{{1,8}}?(?:大道|大街|路|街|巷|弄|胡同|村|里))"
 _ESTATE = rf"(?:{_PLACE_CH}{{1,8}}?(?:小区|花园|家园|公寓|大厦|广场|中心|新村|苑|园|庭|府|城|院))"
 _NUM = r"[0-9０-９一二三四五六七八九十百零〇A-Za-z]{1,6}"
-_UNIT = rf"(?:{_NUM}(?:号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄|巷)(?:[\-－]{_NUM}(?![0-9]))?)"
+_UNIT = rf"(?:{_NUM}(?:号楼|号院|号|栋|幢|座|单元|楼|层|室|户|弄|巷|区|期|组)(?:[\-－]{_NUM}(?![0-9]))?)"
+# Street or estate, then house / building / unit / room numbers, each optionally preceded by
+# an estate or building name without a suffix ("解放路736号保利香槟3栋1单元1504").
 ADDRESS = re.compile(
-    rf"{_ADMIN}*(?:{_STREET}{_ESTATE}?|{_ESTATE}){_UNIT}+(?:[\-－]?\d{{1,5}})?"
+    rf"{_ADMIN}*(?:{_STREET}|{_ESTATE})(?:{_PLACE_CH}{{0,8}}?{_UNIT})+(?:[\-－]?\d{{1,5}})?"
     rf"|{_ADMIN}+{_STREET}"
 )
 NAME = re.compile(r"(我叫|收件人|收货人|联系人|姓名|名字叫|名字是)([:：\s]*)([\u4e00-\u9fff·]{2,4})")
+# Shipping-label style "张三 138…" / "…[地址]，张三，138…": a surname + 1–2 characters standing
+# alone between separators right next to a masked phone number or address.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+_NOT_NAMES = "谢谢|谢啦|谢了|马上|方便|高兴|白天|周末|周日|万一|于是|金额|余额|任何|贺卡|常用"
+_LABEL_NAME = re.compile(
+    rf"(?:(?<=^)|(?<=[，,\s:：;；]))(?!(?:{_NOT_NAMES})(?![\u4e00-\u9fff]))([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
+    r"(?=[，,\s]*\[(?:手机号|电话)\]|[，,\s]+\[地址\])"
+)
 # A name ends before these (收件人张三电话… -> 张三).
 _NAME_STOP = re.compile(r"(电话|手机|地址|先生|女士|小姐|的|是|在|联系|收|，|。)")
 
@@ -113,4 +126,5 @@ def mask_pii(text: str) -> str:
     text = LANDLINE.sub("[电话]", text)
     text = LONG_NUMBER.sub("[编号]", text)
     text = ADDRESS.sub("[地址]", text)
-    return NAME.sub(_name, text)
+    text = NAME.sub(_name, text)
+    return _LABEL_NAME.sub("[姓名]", text)

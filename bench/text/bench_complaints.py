@@ -4,6 +4,9 @@ Sets (never trained on):
 - ``complaints_test.tsv``: hand-written chat complaints;
 - ``complaints_test_refs.tsv``: negative reviews from the datasets' TEST splits that we
   labelled by hand (stored as file + sha256 prefix, joined back to the text here);
+- complaints drawn from the demo generator (``analytics.demo.feedback.complaint_text``),
+  labelled with the category it drew them for (its 其他 holds 赠品/发错货, which our
+  guideline files under 价格优惠/物流);
 - ``complaints_dev.tsv`` and ``complaints_dev_refs.tsv`` (reviews from the 10% dev fraction
   of the train splits): the dev sets used to choose how rules and model combine.
 
@@ -51,6 +54,24 @@ def load_refs(path: Path) -> list[corpora.Example]:
     if wanted:
         raise SystemExit(f"{len(wanted)} labelled review(s) not found in the datasets")
     return out
+
+
+def demo_set(per_category: int = 60, seed: int = 20261125) -> list[corpora.Example]:
+    """Distinct complaints from the demo generator (analytics/demo, written independently of
+    our training templates), labelled with the category the generator drew them for."""
+    import random
+
+    from analytics.demo.feedback import complaint_text
+    from analytics.demo.shop import PRODUCTS
+
+    rng = random.Random(seed)
+    seen: dict[str, str] = {}
+    for cat in CATEGORIES:
+        for _ in range(per_category * 5):
+            if sum(c == cat for c in seen.values()) >= per_category:
+                break
+            seen.setdefault(complaint_text(rng, cat, rng.choice(PRODUCTS)), cat)
+    return [corpora.Example(t, c, "demo") for t, c in seen.items()]
 
 
 def systems(clf: ComplaintClassifier) -> dict:
@@ -112,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         "complaints_dev.tsv": corpora.read_labelled_tsv(DATA / "complaints_dev.tsv"),
         "complaints_test.tsv (chat, hand-written)": corpora.read_labelled_tsv(DATA / "complaints_test.tsv"),
     }
+    try:
+        sets["demo generator complaints (analytics/demo)"] = demo_set()
+    except ImportError:
+        print("analytics.demo not available: skipping the demo-generator set")
     if corpora.datasets_available():
         sets["complaints_dev_refs.tsv (dataset reviews, dev)"] = load_refs(DATA / "complaints_dev_refs.tsv")
         sets["complaints_test_refs.tsv (dataset reviews)"] = load_refs(DATA / "complaints_test_refs.tsv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
@@ -14,6 +15,7 @@ import pytest
 from analytics import text
 from analytics.textmodel.features import text_features
 from analytics.textmodel.sentiment import MODEL_FILE, default_sentiment_model
+from analytics.textmodel.tokenize import normalize
 
 # Known failure cases of stock SnowNLP (issue 4) and others found while building csbot.
 # None of these is in the training data (tests/test_text_train.py checks), so passing
@@ -53,6 +55,23 @@ def test_negated_problem_is_not_negative(message: str) -> None:
     assert text.sentiment([message])[0] >= 0.45
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["收到", "嗯嗯，好的", "OK~", "在吗？？", "没事了", "不是", "没有", "1", "123456789", "您好，在吗"],
+)
+def test_acknowledgements_greetings_and_bare_answers_are_neutral(message: str) -> None:
+    assert text.sentiment_label([message]) == ["neu"]
+    assert text.sentiment([message]) == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("message", "label"),
+    [("好的，谢谢", "pos"), ("没收到", "neg"), ("不是我要的颜色，太失望了", "neg")],  # more than a listed phrase
+)
+def test_phrase_list_only_covers_whole_messages(message: str, label: str) -> None:
+    assert text.sentiment_label([message]) == [label]
+
+
 def test_scores_order_and_range() -> None:
     scores = text.sentiment(["客服态度很好，问题解决了，谢谢", "请问这个什么时候发货", "客服态度太差了"])
     assert all(0.0 <= s <= 1.0 for s in scores)
@@ -85,6 +104,17 @@ def test_thread_safe() -> None:
 # --- the vectorised model equals a straightforward reference implementation --------
 
 
+def reference_neutral(msg: str) -> bool:
+    """The always-neutral rule, written out: no letters, or every clause a listed phrase."""
+    lines = resources.files("analytics").joinpath("data", "neutral_phrases.txt").read_text(encoding="utf-8")
+    phrases = {normalize(ln.split("#")[0].strip()) for ln in lines.splitlines() if ln.split("#")[0].strip()}
+    norm = normalize(msg)
+    if not any(ch.isalpha() for ch in norm):
+        return True
+    clauses = [c for c in re.split(r"[\s,.!?;:~、，。！？；：…]+", norm) if c]
+    return all(c in phrases or c.rstrip("啊呀啦哈嘛呢哦~") in phrases for c in clauses)
+
+
 def reference_scores(messages: list[str]) -> list[tuple[float, str]]:
     """Score and label computed one text at a time with plain Python loops."""
     model = default_sentiment_model().model
@@ -96,7 +126,7 @@ def reference_scores(messages: list[str]) -> list[tuple[float, str]]:
     outputs = meta["outputs"]
     out = []
     for msg in messages:
-        if not any(ch.isalnum() for ch in msg):
+        if reference_neutral(msg):
             out.append((0.5, "neu"))
             continue
         ids = set()
@@ -125,8 +155,10 @@ def test_vectorised_equals_reference() -> None:
     msgs = [m for m, _ in PINNED] + NOT_NEG + [
         "物流很快但是包装破了，里面的杯子碎了一个，客服处理得还行",
         "ＯＫ，收到！！",
+        "嗯嗯，好的呀",
         "东西收到了" * 20,
         "a",
+        "12345",
     ]
     ref = reference_scores(msgs)
     assert text.sentiment(msgs) == pytest.approx([s for s, _ in ref], abs=1e-9)

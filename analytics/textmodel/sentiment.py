@@ -15,15 +15,17 @@ binary review benchmarks are scored).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .model import LinearTextModel, shipped_model, sigmoid
-from .tokenize import normalize
+from .tokenize import data_text, normalize
 
 MODEL_FILE = "sentiment_model.npz"
+NEUTRAL_FILE = "neutral_phrases.txt"
 LABELS = ("neg", "neu", "pos")
 
 
@@ -35,8 +37,23 @@ class SentimentResult:
     p_neu: float
 
 
-def _has_content(text: str) -> bool:
-    return any(ch.isalnum() for ch in normalize(text))
+_CLAUSES = re.compile(r"[\s,.!?;:~、，。！？；：…]+")
+_TRAILING = "啊呀啦哈嘛呢哦~"
+
+
+def load_neutral_phrases() -> frozenset[str]:
+    """The shipped list of always-neutral short messages (``analytics/data/neutral_phrases.txt``)."""
+    lines = (ln.split("#", 1)[0].strip() for ln in data_text(NEUTRAL_FILE).splitlines())
+    return frozenset(normalize(ln) for ln in lines if ln)
+
+
+def is_plain_neutral(text: str, phrases: frozenset[str]) -> bool:
+    """True for messages without letters, or made only of listed acknowledgements/greetings."""
+    norm = normalize(text)
+    if not any(ch.isalpha() for ch in norm):
+        return True
+    clauses = [c for c in _CLAUSES.split(norm) if c]
+    return all(c in phrases or c.rstrip(_TRAILING) in phrases for c in clauses)
 
 
 def combine(p_pos: np.ndarray, p_neu: np.ndarray, neutral_threshold: float) -> tuple[np.ndarray, list[str]]:
@@ -52,9 +69,10 @@ def combine(p_pos: np.ndarray, p_neu: np.ndarray, neutral_threshold: float) -> t
 class SentimentModel:
     """Batch sentiment scoring over a :class:`LinearTextModel` with two outputs."""
 
-    def __init__(self, model: LinearTextModel) -> None:
+    def __init__(self, model: LinearTextModel, neutral_phrases: frozenset[str] | None = None) -> None:
         outputs = model.outputs
         self.model = model
+        self.neutral_phrases = load_neutral_phrases() if neutral_phrases is None else neutral_phrases
         self._pol = outputs.index("polarity")
         self._neu = outputs.index("neutral")
         self.neutral_threshold = float(model.meta.get("neutral_threshold", 0.5))
@@ -64,11 +82,11 @@ class SentimentModel:
         return str(self.model.meta.get("version", "unknown"))
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(p_pos, p_neu) per text; empty or punctuation-only texts are (0.5, 1.0)."""
+        """(p_pos, p_neu) per text; plain neutral messages (see ``is_plain_neutral``) are (0.5, 1.0)."""
         texts = list(texts)
         p_pos = np.full(len(texts), 0.5)
         p_neu = np.ones(len(texts))
-        keep = [i for i, t in enumerate(texts) if _has_content(t)]
+        keep = [i for i, t in enumerate(texts) if not is_plain_neutral(t, self.neutral_phrases)]
         if keep:
             z = self.model.logits([texts[i] for i in keep])
             p_pos[keep] = sigmoid(z[:, self._pol])

@@ -61,6 +61,7 @@ def _count_if(condition: ColumnElement) -> ColumnElement:
 
 def _build_specs() -> dict[str, RollupSpec]:
     frt = CONV.c.first_response_seconds
+    conv_of_complaint = COMPLAINT.outerjoin(CONV, COMPLAINT.c.conversation_id == CONV.c.conversation_id)
     conv_of_message = MSG.outerjoin(CONV, MSG.c.conversation_id == CONV.c.conversation_id)
     order_of_return = RETURN.outerjoin(ORDER, RETURN.c.order_id == ORDER.c.order_id)
     specs = [
@@ -73,8 +74,10 @@ def _build_specs() -> dict[str, RollupSpec]:
             floats=frozenset({"frt_sum"}),
         ),
         RollupSpec(
-            "complaints", RollupComplaints.__table__, COMPLAINT, COMPLAINT.c.created_at, COMPLAINT.c.complaint_id,
-            {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product, "category": COMPLAINT.c.category},
+            "complaints", RollupComplaints.__table__, conv_of_complaint, COMPLAINT.c.created_at,
+            COMPLAINT.c.complaint_id,
+            {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product, "category": COMPLAINT.c.category,
+             "agent": CONV.c.agent, "shop": CONV.c.shop},
             {"n": func.count()},
         ),
         RollupSpec(
@@ -107,10 +110,10 @@ def _build_specs() -> dict[str, RollupSpec]:
 SPECS: dict[str, RollupSpec] = _build_specs()
 
 # Which rollups a batch of a raw kind can change: its own, and those whose dimensions come from it
-# (a conversation's agent labels its messages; an order's channel labels its returns; new messages
-# change the derived first response time of their conversations).
+# (a conversation's agent labels its complaints and messages; an order's channel labels its returns;
+# new messages change the derived first response time of their conversations).
 AFFECTED: dict[str, tuple[str, ...]] = {
-    "conversations": ("conversations", "messages"),
+    "conversations": ("conversations", "complaints", "messages"),
     "messages": ("messages", "conversations"),
     "complaints": ("complaints",),
     "orders": ("orders", "returns"),
@@ -119,6 +122,7 @@ AFFECTED: dict[str, tuple[str, ...]] = {
 }
 # The raw column that ties a rollup's rows to the row its borrowed dimensions come from.
 LINKS: dict[str, ColumnElement] = {
+    "complaints": COMPLAINT.c.conversation_id,
     "messages": MSG.c.conversation_id,
     "returns": RETURN.c.order_id,
 }

@@ -1,6 +1,6 @@
 """Rollup-backed metrics equal a plain-Python loop over the stored rows, on SQLite and PostgreSQL.
 
-Rows arrive through ``ingest_records`` in shuffled batches, dependent kinds first (messages before
+Rows arrive through ``ingest_records`` in shuffled batches, dependent kinds first (complaints before
 the conversations that label them, returns before their orders), then a re-import moves rows to other
 hours and changes ratings, agents, channels and links. After each step every metric over many windows
 (hour-aligned and not, local periods, UTC days and months) and filters must equal the loop, and a
@@ -293,6 +293,8 @@ def test_rebuild_after_direct_load_and_refresh_of_direct_writes(engine):
         conn.execute(table.update().where(table.c.conversation_id == conv["conversation_id"]).values(**new))
         conn.execute(insert(table), [extra])
         rollups.refresh(conn, "conversations", {old_hour, new["started_at"], extra["started_at"]})
+        rollups.refresh(conn, "complaints", {k["created_at"] for k in rows.complaints
+                                             if k["conversation_id"] == conv["conversation_id"]})
         rollups.refresh(conn, "messages", {m["sent_at"] for m in rows.messages
                                            if m["conversation_id"] == conv["conversation_id"]})
     conv.update(new)

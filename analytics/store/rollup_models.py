@@ -12,8 +12,9 @@ a filter value of ``''`` is answered from raw rows (see ``analytics.rollups``).
 ``rollup_state`` says which rollups are complete: only then do metrics read them. The rollups are
 maintained by :mod:`analytics.rollups` (incrementally at import, or rebuilt from scratch).
 
-This module also declares raw-table indexes: returns by order (an order whose channel changes re-buckets
-its returns) and a covering index for the first-response percentiles, which are computed from raw rows.
+This module also declares raw-table indexes: the ones the incremental maintenance walks (complaints by
+conversation, returns by order: a conversation or order that changes re-buckets the rows joined to it)
+and a covering index for the first-response percentiles, which are computed from raw rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-from analytics.store.models import Conversation, Return
+from analytics.store.models import Complaint, Conversation, Return
 
 NULL_KEY = ""
 GRAINS = ("h", "d", "m")
@@ -55,11 +56,7 @@ class RollupConversations(SQLModel, table=True):
 
 
 class RollupComplaints(SQLModel, table=True):
-    """Complaints by channel, product and category.
-
-    Complaints are sparse (about 1 per 70 conversations): adding their conversation's agent and shop
-    made this table larger than ``complaints`` itself, so 客服=/店铺= filters read raw rows instead.
-    """
+    """Complaints by their own channel/product/category and the agent/shop of their conversation."""
 
     __tablename__ = "rollup_complaints"
     __table_args__ = _CLUSTERED
@@ -69,6 +66,8 @@ class RollupComplaints(SQLModel, table=True):
     channel: str = _dim(64)
     product: str = _dim(256)
     category: str = _dim(32)
+    agent: str = _dim(128)  # '' when the complaint has no (known) conversation
+    shop: str = _dim(128)
     n: int = 0
 
 
@@ -135,9 +134,10 @@ class RollupState(SQLModel, table=True):
     built_at: datetime | None = None
 
 
-# Raw-table indexes (declared here so the metadata matches migration 0004): the maintenance join walks
-# returns by order; the first-response median/P90, which stay on raw rows,
+# Raw-table indexes (declared here so the metadata matches migration 0004): the maintenance joins walk
+# complaints by conversation and returns by order; the first-response median/P90, which stay on raw rows,
 # read (started_at, first_response_seconds) from the index alone instead of visiting every table row.
+Index("ix_complaint_conversation", Complaint.__table__.c.conversation_id)  # type: ignore[attr-defined]
 Index("ix_return_order", Return.__table__.c.order_id)  # type: ignore[attr-defined]
 Index("ix_conv_started_frt", Conversation.__table__.c.started_at,  # type: ignore[attr-defined]
       Conversation.__table__.c.first_response_seconds)  # type: ignore[attr-defined]

@@ -39,7 +39,8 @@ def upgrade() -> None:
     _rollup("rollup_conversations", [("channel", 64), ("shop", 128), ("agent", 128)],
             [_int("n"), _int("rated"), _int("good"), _int("resolved_known"), _int("resolved"), _int("frt_n"),
              _float("frt_sum"), _int("frt_le30")])
-    _rollup("rollup_complaints", [("channel", 64), ("product", 256), ("category", 32)], [_int("n")])
+    _rollup("rollup_complaints", [("channel", 64), ("product", 256), ("category", 32), ("agent", 128), ("shop", 128)],
+            [_int("n")])
     _rollup("rollup_orders", [("channel", 64), ("product", 256)],
             [_int("n"), sa.Column("amount_fen", sa.BigInteger(), nullable=False)])
     _rollup("rollup_returns", [("product", 256), ("channel", 64), ("reason", 256)], [_int("n")])
@@ -54,6 +55,8 @@ def upgrade() -> None:
         sa.Column("built_at", _TIME, nullable=True),
         sa.PrimaryKeyConstraint("kind"),
     )
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.create_index("ix_complaint_conversation", ["conversation_id"], unique=False)
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.create_index("ix_return_order", ["order_id"], unique=False)
     with op.batch_alter_table("conversations", schema=None) as batch_op:  # median/P90 read the index only
@@ -65,6 +68,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conv_started_frt")
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.drop_index("ix_return_order")
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_conversation")
     for name in ("rollup_state", "rollup_messages", "rollup_reviews", "rollup_returns", "rollup_orders",
                  "rollup_complaints", "rollup_conversations"):
         op.drop_table(name)

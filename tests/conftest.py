@@ -71,8 +71,10 @@ class DatabaseFactory:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def db_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    """Per test: its databases are disposed and dropped right after it, so PostgreSQL never
+    accumulates idle connections or throwaway databases over a long run."""
     factory = DatabaseFactory(tmp_path_factory)
     yield factory
     factory.close()

@@ -84,6 +84,8 @@ def fmt_change(metric: Metric, current: float | None, previous: float | None) ->
         size = f"{abs(delta):.2f}"
     else:
         size = f"{fmt_int(abs(delta))} {metric.unit}"
+    if not any(c in "123456789" for c in size):  # the change rounds to zero as displayed
+        return f"→ 持平（{fmt_value(metric, previous)} → {fmt_value(metric, current)}）"
     rel = ""
     if previous and metric.unit != "%":
         rel = f"，{delta / previous * 100:+.1f}%"

@@ -180,19 +180,16 @@ def _top(conn: Connection, column, where: list, limit: int = 5) -> list[tuple[st
 
 def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     where = _complaint_where(start, end, filters)
-    sums = rollups.totals(conn, "complaints", start, end, filters)
-    if sums is not None:
-        n = int(sums["n"])
-        tops = {dim: rollups.top(conn, "complaints", dim, start, end, filters) for dim in ("category", "product")}
+    found = rollups.breakdown(conn, "complaints", ("category", "product"), start, end, filters)
+    if found is not None:
+        n, tops = found
     else:
         n = conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
         tops = {"category": _top(conn, COMPLAINT.c.category, where), "product": _top(conn, COMPLAINT.c.product, where)}
     conv_filters = {k: v for k, v in filters.items() if k != "product"}
     convs = None if "product" in filters else _count_convs(conn, start, end, conv_filters)
     rate = n * 1000 / convs if convs else None
-    return MetricResult("complaints", float(n), n, {"conversations": convs, "per_mille": rate},
-                        {dim: found if found is not None else _top(conn, COMPLAINT.c[dim], where)
-                         for dim, found in tops.items()})
+    return MetricResult("complaints", float(n), n, {"conversations": convs, "per_mille": rate}, tops)
 
 
 def _order_where(start: datetime, end: datetime, filters: dict[str, str]) -> list:
@@ -214,13 +211,12 @@ def _return_where(start: datetime, end: datetime, filters: dict[str, str]) -> li
 
 def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     rwhere = _return_where(start, end, filters)
-    sums = rollups.totals(conn, "returns", start, end, filters)
-    if sums is not None:
-        n_returns = int(sums["n"])
-        tops = {dim: rollups.top(conn, "returns", dim, start, end, filters) for dim in ("reason", "product")}
+    found = rollups.breakdown(conn, "returns", ("reason", "product"), start, end, filters)
+    if found is not None:
+        n_returns, tops = found
     else:
         n_returns = conn.execute(select(func.count()).select_from(RETURN).where(*rwhere)).scalar_one()
-        tops = {"reason": None, "product": None}
+        tops = {"reason": _top(conn, RETURN.c.reason, rwhere), "product": _top(conn, RETURN.c.product, rwhere)}
     orders = rollups.totals(conn, "orders", start, end, filters)
     if orders is not None:
         n_orders = int(orders["n"])
@@ -228,9 +224,7 @@ def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str
         n_orders = conn.execute(select(func.count()).select_from(ORDER)
                                 .where(*_order_where(start, end, filters))).scalar_one()
     return MetricResult("return_rate", _ratio(n_returns, n_orders), n_orders,
-                        {"returns": n_returns, "orders": n_orders},
-                        {dim: found if found is not None else _top(conn, RETURN.c[dim], rwhere)
-                         for dim, found in tops.items()})
+                        {"returns": n_returns, "orders": n_orders}, tops)
 
 
 def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:

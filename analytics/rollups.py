@@ -283,7 +283,7 @@ def _bucket_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement) -> li
             for i, grain in enumerate(shape[1])]
 
 
-def _edge_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement, group_by: ColumnElement | None = None,
+def _edge_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement, group_by: tuple[ColumnElement, ...] = (),
                 extra: tuple[ColumnElement, ...] = ()) -> list[Any]:
     """One aggregate SELECT per raw edge range (under an hour of rows each, by the raw time index)."""
     filters = [spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]
@@ -291,7 +291,7 @@ def _edge_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement, group_b
     for i in range(shape[2]):
         stmt = (select(*columns).select_from(spec.source)
                 .where(*spec.where, spec.time >= bindparam(f"rlo{i}"), spec.time < bindparam(f"rhi{i}"), *filters, *extra))
-        parts.append(stmt if group_by is None else stmt.group_by(group_by))
+        parts.append(stmt.group_by(*group_by) if group_by else stmt)
     return parts
 
 
@@ -311,12 +311,59 @@ def _top_statement(shape: Shape, dim: str, measure: str, limit: int) -> Any:
     table = spec.table
     raw_dim = spec.dims[dim]
     parts = [*_bucket_parts(spec, shape, table.c[dim].label("k"), table.c[measure].label("v")),
-             *_edge_parts(spec, shape, raw_dim.label("k"), spec.measures[measure].label("v"), group_by=raw_dim,
+             *_edge_parts(spec, shape, raw_dim.label("k"), spec.measures[measure].label("v"), group_by=(raw_dim,),
                           extra=(raw_dim.is_not(None),))]
     both = union_all(*parts).subquery()
     total = func.sum(both.c.v)
     return (select(both.c.k, total).where(both.c.k != literal_column(f"'{NULL_KEY}'")).group_by(both.c.k)
             .having(total > 0).order_by(total.desc(), both.c.k.asc()).limit(limit))
+
+
+@lru_cache(maxsize=512)
+def _breakdown_statement(shape: Shape, dims: tuple[str, ...], measure: str, limit: int) -> Any:
+    """Total of ``measure`` and the top ``limit`` values of each of ``dims`` in one pass over the rows.
+
+    The rows are grouped once by all ``dims`` (a small, materialised set), then ranked per dimension in
+    SQL — count desc, value asc, in the database's own collation like the raw queries.
+    """
+    spec = SPECS[shape[0]]
+    table = spec.table
+    names = [f"d{i}" for i in range(len(dims))]
+    raw = [func.coalesce(spec.dims[d], literal(NULL_KEY)) for d in dims]
+    parts = [*_bucket_parts(spec, shape, *[table.c[d].label(n) for d, n in zip(dims, names, strict=True)],
+                            table.c[measure].label("v")),
+             *_edge_parts(spec, shape, *[r.label(n) for r, n in zip(raw, names, strict=True)],
+                          spec.measures[measure].label("v"), group_by=tuple(raw))]
+    both = union_all(*parts).subquery()
+    grouped = (select(*[both.c[n] for n in names], func.sum(both.c.v).label("v"))
+               .group_by(*[both.c[n] for n in names]).cte("g").prefix_with("MATERIALIZED"))
+    ranked = [select(literal(-1).label("which"), literal(NULL_KEY).label("k"), func.sum(grouped.c.v).label("v"))]
+    for i, n in enumerate(names):
+        ranked.append(select(literal(i).label("which"), grouped.c[n].label("k"), func.sum(grouped.c.v).label("v"))
+                      .where(grouped.c[n] != literal_column(f"'{NULL_KEY}'")).group_by(grouped.c[n]))
+    every = union_all(*ranked).subquery()
+    rank = func.row_number().over(partition_by=every.c.which, order_by=(every.c.v.desc(), every.c.k.asc()))
+    numbered = select(every.c.which, every.c.k, every.c.v, rank.label("rn")).subquery()
+    return (select(numbered.c.which, numbered.c.k, numbered.c.v)
+            .where(or_(numbered.c.which < 0, and_(numbered.c.rn <= limit, numbered.c.v > 0)))
+            .order_by(numbered.c.which, numbered.c.rn))
+
+
+def breakdown(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
+              filters: Mapping[str, str], measure: str = "n",
+              limit: int = 5) -> tuple[int, dict[str, list[tuple[str, int]]]] | None:
+    """(total of ``measure``, {dim: top ``limit`` values}) in one statement; None = answer from raw rows."""
+    usable = _usable(conn, SPECS[kind], start, end, filters)
+    if usable is None:
+        return None
+    shape, params = usable
+    total, tops = 0, {dim: [] for dim in dims}
+    for which, key, value in conn.execute(_breakdown_statement(shape, dims, measure, limit), params):
+        if which < 0:
+            total = int(value or 0)
+        else:
+            tops[dims[which]].append((str(key), int(value)))
+    return total, tops
 
 
 def totals(conn: Connection, kind: str, start: datetime, end: datetime,

@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("what", nargs="?", choices=["rollups", "keywords", "all"], default="all")
 
     sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
-    t = sub.add_parser("train-sentiment", help="retrain the shipped sentiment model")
+    t = sub.add_parser("train-sentiment",
+                       help="retrain the shipped sentiment and complaint models (needs scikit-learn and ../shared/datasets)")
     t.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
@@ -159,6 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if settings.text.complaint_rules or settings.text.user_words:
+        from analytics import text
+
+        try:
+            text.configure(settings.text.complaint_rules, settings.text.user_words)
+        except ValueError as exc:
+            print(f"invalid configuration [text]: {exc}", file=sys.stderr)
+            return 2
     try:
         if args.cmd == "ask":
             return cmd_ask(settings, " ".join(args.text))

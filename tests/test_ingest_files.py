@@ -243,3 +243,22 @@ def test_bad_mapping_file(sqlite_engine: Engine, tmp_path: Path) -> None:
     wrong.write_text('{"columns": {"a": 1}}', encoding="utf-8")
     with pytest.raises(IngestError, match="字符串"):
         import_file(sqlite_engine, "conversations", fixture(tmp_path, "conversations.csv"), mapping=wrong, tz=SH)
+
+
+def test_excel_unicode_text_utf16_tab_separated(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "export.txt"
+    path.write_text("conversation_id\tstarted_at\tagent\nu16\t2026-11-03 14:05:00\t小王\n", encoding="utf-16")
+    result = import_file(engine, "conversations", path, tz=SH)
+    assert result.accepted == 1
+    assert rows(engine, Conversation, "conversation_id")[0]["agent"] == "小王"
+
+
+def test_mapping_drops_and_renames_extra_columns(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("会话,开始,客服,内部备注,会员\nm1,2026-11-03 14:05:00,小王,不要导入,金卡\n", encoding="utf-8")
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"会话": "conversation_id", "开始": "started_at", "客服": "agent",
+                                   "内部备注": "", "会员": "vip_level"}), encoding="utf-8")
+    result = import_file(engine, "conversations", path, mapping=mapping, tz=SH)
+    assert result.accepted == 1
+    assert rows(engine, Conversation, "conversation_id")[0]["attrs"] == {"vip_level": "金卡"}

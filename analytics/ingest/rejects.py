@@ -39,7 +39,7 @@ class RejectSink:
             for target in (rejected_path(source), Path.cwd() / rejected_path(source).name):
                 try:
                     self._write(target)
-                    return target
+                    return target.absolute()
                 except OSError as exc:
                     log.warning("cannot write rejected rows to %s: %s", target, exc)
             return None

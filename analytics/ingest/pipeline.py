@@ -153,22 +153,22 @@ def _run(
     enrich: bool,
     header: list[str] | None = None,
 ) -> None:
-    with Loader(engine, spec, result, sink, enrich=enrich, header=header) as loader:
-        batch: list[Item] = []
-        for line, raw, problem in rows:
-            if problem is None:
-                try:
-                    batch.append((line, raw, plan_for(raw).validate(raw)))
-                except BadRow as exc:
-                    problem = str(exc)
-                else:
-                    if len(batch) >= batch_size:
-                        loader.submit(batch)
-                        batch = []
-                    continue
-            loader.reject(line, problem, raw)
-        if batch:
-            loader.submit(batch)
+    loader = Loader(engine, spec, result, sink, enrich=enrich, header=header)
+    batch: list[Item] = []
+    for line, raw, problem in rows:
+        if problem is None:
+            try:
+                batch.append((line, raw, plan_for(raw).validate(raw)))
+            except BadRow as exc:
+                problem = str(exc)
+            else:
+                if len(batch) >= batch_size:
+                    loader.submit(batch)
+                    batch = []
+                continue
+        loader.reject(line, problem, raw)
+    if batch:
+        loader.submit(batch)
 
 
 def _partial(exc: IngestError, result: ImportResult) -> IngestError:

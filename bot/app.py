@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from analytics.periods import PeriodError, resolve_window
 from sqlalchemy import Engine
 
 from analytics import metrics
+from analytics.periods import PeriodError, resolve_window
 from bot.adapters.base import IncomingMessage
 from bot.config import Settings
 from bot.router import Parsed, Router

@@ -172,9 +172,16 @@ def parse_seconds(value: Any) -> float:
 _MONEY_NOISE = re.compile(r"[¥￥,，\s]|元|rmb|cny", re.IGNORECASE)
 
 
+_PLAIN_YUAN = re.compile(r"(\d{1,15})(?:\.(\d{1,2}))?")
+
+
 def parse_amount_fen(value: Any) -> int:
     """Yuan ("¥1,299.00", "1299", 12.5) to integer fen, exactly (no float rounding)."""
     if isinstance(value, str):
+        plain = _PLAIN_YUAN.fullmatch(value)
+        if plain:  # the common "1299.00": integer arithmetic, no Decimal
+            yuan, cents = plain.groups()
+            return int(yuan) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
         value = _MONEY_NOISE.sub("", value)
     try:
         yuan = _number(value)

@@ -1,5 +1,9 @@
-"""Batch upserts by id (INSERT ... ON CONFLICT DO UPDATE on SQLite and PostgreSQL) and the
-first-response recompute, both plain Core statements executed with executemany.
+"""Batch upserts by id and the first-response recompute.
+
+One ``INSERT … ON CONFLICT (id) DO UPDATE`` statement per set of columns, built with the SQLite or
+PostgreSQL Core ``insert`` on the model's Table and run with ``executemany``; it updates only the
+columns the source provided. Which ids already exist is asked first, so ``accepted`` (new) and
+``updated`` are exact. First response times are derived in SQL, in the same transaction.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("kind", help="conversations|messages|complaints|orders|returns|reviews|kb")
     i.add_argument("path")
     i.add_argument("--mapping", help="column mapping file (TOML or JSON)")
+    i.add_argument("--no-enrich", action="store_true",
+                   help="skip sentiment/complaint classification and keyword counts (fast bulk loads; "
+                        "csbot rebuild keywords recounts later)")
 
     r = sub.add_parser("rebuild", help="recompute derived data (rollups, keyword counts) from the raw rows")
     r.add_argument("what", nargs="?", choices=["rollups", "keywords", "all"], default="all")
@@ -66,12 +69,13 @@ def cmd_ask(settings: Settings, text: str) -> int:
     return 0 if reply.ok else 1
 
 
-def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None) -> int:
+def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None, enrich: bool = True) -> int:
     from analytics.ingest import IngestError, import_file
 
     engine = _open(settings)
     try:
-        result = import_file(engine, kind, path, mapping=mapping, tz=settings.tz, progress=sys.stderr.isatty())
+        result = import_file(engine, kind, path, mapping=mapping, tz=settings.tz, progress=sys.stderr.isatty(),
+                             enrich=enrich)
     except IngestError as exc:
         print(f"导入失败: {exc}", file=sys.stderr)
         return 2
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "ask":
             return cmd_ask(settings, " ".join(args.text))
         if args.cmd == "import":
-            return cmd_import(settings, args.kind, args.path, args.mapping)
+            return cmd_import(settings, args.kind, args.path, args.mapping, enrich=not args.no_enrich)
         if args.cmd == "demo":
             return cmd_demo(settings, args)
         if args.cmd == "chat":

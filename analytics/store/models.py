@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 
 def _json() -> Any:
-    return Field(default=None, sa_column=Column(JSON, nullable=True))
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class Conversation(SQLModel, table=True):

@@ -27,6 +27,7 @@ def run_repl(bot: Bot) -> int:
             import readline  # noqa: F401  (line editing and history)
         except ImportError:
             pass
+        print(BANNER)
     loop = asyncio.new_event_loop()
     try:
         while True:
@@ -41,7 +42,8 @@ def run_repl(bot: Bot) -> int:
                 continue
             reply = loop.run_until_complete(bot.ask(line))
             if reply is not None:
-                pass
+                print(render(reply.render_text()), flush=True)
+                print(flush=True)
     finally:
         loop.close()
     return 0

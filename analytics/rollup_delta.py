@@ -1,11 +1,12 @@
 """Incremental rollup maintenance by difference: the cost of an import batch does not grow with the table.
 
-Before a batch is written, the rows it can change are aggregated per (hour, dimensions) — their *old*
-contribution; after the write the same rows are aggregated again — their *new* contribution. The
-difference is added to the hour, day and month buckets with one upsert per grain, and buckets whose
-row count drops to zero are deleted, so the tables stay exactly what a rebuild would produce (floating
-sums up to rounding). Batches in any time order cost the same: a shuffled export does not make every
-batch recompute every hour it touches.
+Inside the batch transaction, before the rows are written, the rows the batch can change are
+aggregated per bucket and dimensions and *subtracted* from the rollup (hour, day and month grains);
+after the write the same rows are aggregated again and *added*. Buckets whose row count drops to zero
+are deleted, so the tables stay exactly what a rebuild would produce (floating sums up to rounding).
+Everything runs as ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` in the database: no row
+goes through Python, and a batch in any time order costs the same — a shuffled export does not make
+every batch recompute every hour it touches.
 
 "The rows a batch can change" are selected by id: the batch's own rows, plus the rows that borrow
 dimensions from them (complaints and messages of a conversation, returns of an order) and, for
@@ -16,32 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Text, delete, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, bindparam, delete, func, literal, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel
 
-from analytics.rollup_specs import DAY, HOUR, MONTH, RollupSpec, bucket_expr, floor
+from analytics.rollup_specs import DAY, HOUR, MONTH, SPECS, RollupSpec, bucket_expr, floor
 from analytics.store.rollup_models import NULL_KEY
 
-Key = tuple[Any, ...]  # (hour start, *dimension values)
-Sums = dict[Key, list[Any]]
-_CHUNK = 400
+_CHUNK = 2000  # ids per statement: well under SQLite's 32766 and PostgreSQL's 65535 parameters
+GRAINS = (HOUR, DAY, MONTH)
 
 
 def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def member_of(column: ColumnElement, ids: list[Any], dialect: str) -> ColumnElement:
-    """``column IN ids``. On PostgreSQL as ``IN (SELECT unnest(:ids))``: a long literal IN-list on a
-    freshly bulk-loaded table (statistics not yet analysed) was planned as a full scan, so every
-    import batch got slower as the table grew; the array form is planned as an index lookup."""
-    if dialect == "postgresql" and ids and all(isinstance(v, str) for v in ids):
-        return column.in_(select(func.unnest(literal(list(ids), type_=ARRAY(Text)))))
-    return column.in_(ids)
 
 
 def _as_hour(value: Any) -> datetime:
@@ -50,72 +42,60 @@ def _as_hour(value: Any) -> datetime:
     return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
-def contributions(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Collection[str]) -> Sums:
-    """Measures of the ``spec`` rows whose ``selector`` is in ``ids``, summed per (hour, dimensions)."""
-    bucket = bucket_expr(spec.time, HOUR, conn.dialect.name)
-    dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
-    n_dims = len(dims)
-    out: Sums = {}
-    for chunk in _chunks(sorted(ids)):
-        stmt = (select(bucket, *dims, *spec.measures.values()).select_from(spec.source)
-                .where(*spec.where, member_of(selector, chunk, conn.dialect.name)).group_by(bucket, *dims))
-        for row in conn.execute(stmt):
-            key = (_as_hour(row[0]), *row[1:1 + n_dims])
-            values = [spec.coerce(name, v) for name, v in zip(spec.measures, row[1 + n_dims:], strict=True)]
-            acc = out.get(key)
-            if acc is None:
-                out[key] = values
-            else:
-                for i, v in enumerate(values):
-                    acc[i] += v
-    return out
+def _column(key: tuple[str, str]) -> ColumnElement:
+    table, column = key
+    return SQLModel.metadata.tables[table].c[column]
 
 
-def _difference(spec: RollupSpec, old: Sums, new: Sums) -> Sums:
-    zero = [spec.coerce(name, None) for name in spec.measures]
-    delta: Sums = {}
-    for key in old.keys() | new.keys():
-        before, after = old.get(key, zero), new.get(key, zero)
-        diff = [a - b for a, b in zip(after, before, strict=True)]
-        if any(diff):
-            delta[key] = diff
-    return delta
-
-
-def _upsert(dialect: str, spec: RollupSpec) -> Any:
+@lru_cache(maxsize=256)
+def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign: int, dialect: str) -> Any:
+    """``rollup[grain] += sign × (sums of the selected raw rows)`` as one upsert from a grouped SELECT."""
+    selector = _column(selector_key)
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    spec = SPECS[kind]
     table = spec.table
-    stmt = insert(table)
+    bucket = bucket_expr(spec.time, grain, dialect)
+    dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
+    measures = [expr if sign > 0 else -expr for expr in spec.measures.values()]
+    grouped = (select(literal_column(f"'{grain}'"), bucket, *dims, *measures).select_from(spec.source)
+               .where(*spec.where, selector.in_(bindparam("ids", expanding=True))).group_by(bucket, *dims))
+    stmt = insert(table).from_select(["grain", "bucket", *spec.dims, *spec.measures], grouped)
     return stmt.on_conflict_do_update(index_elements=["grain", "bucket", *spec.dims],
                                       set_={m: table.c[m] + stmt.excluded[m] for m in spec.measures})
 
 
-def apply(conn: Connection, spec: RollupSpec, old: Sums, new: Sums) -> None:
-    """Add ``new - old`` to every grain of the ``spec`` rollup; drop buckets left with no rows."""
-    delta = _difference(spec, old, new)
-    if not delta:
-        return
+@lru_cache(maxsize=64)
+def _hours_statement(kind: str, selector_key: tuple[str, str], dialect: str) -> Any:
+    spec, selector = SPECS[kind], _column(selector_key)
+    bucket = bucket_expr(spec.time, HOUR, dialect)
+    return (select(bucket).select_from(spec.source)
+            .where(*spec.where, selector.in_(bindparam("ids", expanding=True))).distinct())
+
+
+def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Collection[str],
+          sign: int) -> set[datetime]:
+    """Add (``sign`` = 1) or remove (-1) the selected rows' sums on every grain; returns their hours."""
+    hours: set[datetime] = set()
+    dialect, key = conn.dialect.name, (selector.table.name, selector.name)
+    for chunk in _chunks(sorted(ids)):
+        params = {"ids": chunk}
+        hours.update(_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params))
+        for grain in GRAINS:
+            conn.execute(_shift_statement(spec.kind, key, grain, sign, dialect), params)
+    return hours
+
+
+def prune(conn: Connection, spec: RollupSpec, hours: Collection[str | datetime]) -> None:
+    """Delete the buckets containing ``hours`` that no longer count any row."""
     table = spec.table
-    names = list(spec.dims)
-    upsert = _upsert(conn.dialect.name, spec)
-    for grain in (HOUR, DAY, MONTH):
-        rolled: Sums = {}
-        for (hour, *dims), diff in delta.items():
-            key = (floor(hour, grain), *dims)
-            acc = rolled.get(key)
-            if acc is None:
-                rolled[key] = list(diff)
-            else:
-                for i, v in enumerate(diff):
-                    acc[i] += v
-        rows = [{"grain": grain, "bucket": key[0], **dict(zip(names, key[1:], strict=True)),
-                 **dict(zip(spec.measures, diff, strict=True))} for key, diff in rolled.items()]
-        conn.execute(upsert, rows)
-        buckets = sorted({key[0] for key in rolled})
-        for chunk in _chunks(buckets):
+    starts = {HOUR: {floor(_as_hour(h), HOUR) for h in hours}}
+    starts[DAY] = {floor(h, DAY) for h in starts[HOUR]}
+    starts[MONTH] = {floor(h, MONTH) for h in starts[DAY]}
+    for grain in GRAINS:
+        for chunk in _chunks(sorted(starts[grain])):
             conn.execute(delete(table).where(table.c.grain == grain, table.c.bucket.in_(chunk), table.c.n <= 0))
 
 
@@ -123,12 +103,10 @@ def rows_in(conn: Connection, column: ColumnElement, key: ColumnElement, ids: Co
     """Distinct ``column`` values of the rows whose ``key`` is in ``ids``."""
     out: set[Any] = set()
     for chunk in _chunks(sorted(ids)):
-        stmt = select(column).where(member_of(key, chunk, conn.dialect.name)).distinct()
-        out.update(v for (v,) in conn.execute(stmt) if v is not None)
+        out.update(v for (v,) in conn.execute(select(column).where(key.in_(chunk)).distinct()) if v is not None)
     return out
 
 
 def hours_of(conn: Connection, spec: RollupSpec, key: ColumnElement, ids: Collection[str]) -> set[datetime]:
     """UTC hours of the ``spec`` rows whose ``key`` is in ``ids`` (for a recompute by hour)."""
     return {floor(t, HOUR) for t in rows_in(conn, spec.time, key, ids)}
-

@@ -8,8 +8,8 @@ by time), so the result equals the raw computation exactly (floating sums up to 
 Maintenance:
 
 - :func:`before_batch` / :func:`after_batch` wrap every import batch (``analytics.ingest``): the sums of
-  the rows the batch can change are taken before and after the write and the difference is added to
-  the buckets (:mod:`analytics.rollup_delta`). That covers the hours rows leave and enter, and the
+  the rows the batch can change are subtracted from the buckets before the write and added back after
+  it (:mod:`analytics.rollup_delta`, all in SQL). That covers the hours rows leave and enter, and the
   rollups whose dimensions come from the batch (a re-imported conversation with a new agent moves its
   complaints and messages), so late-arriving and re-imported rows stay correct at a cost that depends
   on the batch, not on the table or on the order of the file.
@@ -195,10 +195,11 @@ _PG_LOCK = 0x63736274_726F6C6C  # one advisory lock serialises rollup maintenanc
 
 @dataclass
 class Pending:
-    """What :func:`before_batch` saw: per rollup, the rows the batch can change and their old sums."""
+    """What :func:`before_batch` did: per rollup, the rows the batch can change (already subtracted)
+    and the hours they occupied."""
 
     selectors: dict[str, tuple[ColumnElement, set[str]]] = field(default_factory=dict)
-    old: dict[str, delta.Sums] = field(default_factory=dict)
+    old_hours: dict[str, set[datetime]] = field(default_factory=dict)
 
 
 def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -219,7 +220,7 @@ def _selector(conn: Connection, kind: str, target: str,
 
 
 def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Pending:
-    """Call first inside the batch transaction, before the upsert: remembers the old sums."""
+    """Call first inside the batch transaction, before the upsert: takes the old sums out of the rollups."""
     pending = Pending()
     if kind not in AFFECTED:
         return pending
@@ -228,13 +229,13 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
     for target in AFFECTED[kind]:
         if is_ready(conn, target):
             column, ids = pending.selectors[target] = _selector(conn, kind, target, rows)
-            pending.old[target] = delta.contributions(conn, SPECS[target], column, ids)
+            pending.old_hours[target] = delta.shift(conn, SPECS[target], column, ids, -1)
     return pending
 
 
 def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
                 touched_conversations: Collection[str] = ()) -> None:
-    """Call inside the batch transaction, after the upsert: brings every affected rollup up to date."""
+    """Call inside the batch transaction, after the upsert: puts the new sums in; drops emptied buckets."""
     for target in AFFECTED.get(kind, ()):
         spec = SPECS[target]
         if target not in pending.selectors:
@@ -243,7 +244,8 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pend
                 _rebuild(conn, spec)
             continue
         column, ids = pending.selectors[target]
-        delta.apply(conn, spec, pending.old[target], delta.contributions(conn, spec, column, ids))
+        new_hours = delta.shift(conn, spec, column, ids, +1)
+        delta.prune(conn, spec, pending.old_hours[target] | new_hours)
         if target == "conversations":
             unseen = set(touched_conversations) - ids  # cannot happen today; recompute by hour if it ever does
             refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))

@@ -114,7 +114,7 @@ def _name(m: re.Match[str]) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """The text with personal data replaced by bracketed placeholders (see module docs)."""
+    """The text with personal data replaced by bracketed labels such as [手机号] (see module docs)."""
     if not text:
         return text if text is not None else ""
     text = EMAIL.sub("[邮箱]", text)

@@ -15,20 +15,35 @@ messages, the conversations whose derived first response time they move.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, literal, literal_column, select
+from sqlalchemy import ARRAY, Connection, Text, bindparam, cast, delete, func, literal, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from analytics.rollup_specs import DAY, HOUR, MONTH, SPECS, RollupSpec, bucket_expr, floor
 from analytics.store.rollup_models import NULL_KEY
 
-_CHUNK = 2000  # ids per statement: well under SQLite's 32766 and PostgreSQL's 65535 parameters
+_CHUNK = 2000  # ids per IN (...) list: well under SQLite's 32766 and PostgreSQL's 65535 parameters
 GRAINS = (HOUR, DAY, MONTH)
+
+
+def _one_of(selector: ColumnElement, dialect: str) -> ColumnElement:
+    """``selector`` is one of ``:ids``, bound as ONE parameter — a JSON array on SQLite, a text[] on
+    PostgreSQL — so the statement text never changes and is prepared once whatever the batch size.
+    (On PostgreSQL a subquery over unnest() is planned as index lookups; ``= ANY(:ids)`` can become a scan.)
+    """
+    if dialect == "postgresql":
+        return selector.in_(select(func.unnest(cast(bindparam("ids"), ARRAY(Text)))))
+    return selector.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids"))))
+
+
+def _ids_param(dialect: str, ids: Collection[str]) -> Any:
+    return json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
 
 
 def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
@@ -61,7 +76,7 @@ def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign:
     dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
     measures = [expr if sign > 0 else -expr for expr in spec.measures.values()]
     grouped = (select(literal_column(f"'{grain}'"), bucket, *dims, *measures).select_from(spec.source)
-               .where(*spec.where, selector.in_(bindparam("ids", expanding=True))).group_by(bucket, *dims))
+               .where(*spec.where, _one_of(selector, dialect)).group_by(bucket, *dims))
     stmt = insert(table).from_select(["grain", "bucket", *spec.dims, *spec.measures], grouped)
     return stmt.on_conflict_do_update(index_elements=["grain", "bucket", *spec.dims],
                                       set_={m: table.c[m] + stmt.excluded[m] for m in spec.measures})
@@ -71,20 +86,19 @@ def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign:
 def _hours_statement(kind: str, selector_key: tuple[str, str], dialect: str) -> Any:
     spec, selector = SPECS[kind], _column(selector_key)
     bucket = bucket_expr(spec.time, HOUR, dialect)
-    return (select(bucket).select_from(spec.source)
-            .where(*spec.where, selector.in_(bindparam("ids", expanding=True))).distinct())
+    return select(bucket).select_from(spec.source).where(*spec.where, _one_of(selector, dialect)).distinct()
 
 
 def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Collection[str],
           sign: int) -> set[datetime]:
     """Add (``sign`` = 1) or remove (-1) the selected rows' sums on every grain; returns their hours."""
-    hours: set[datetime] = set()
+    if not ids:
+        return set()
     dialect, key = conn.dialect.name, (selector.table.name, selector.name)
-    for chunk in _chunks(sorted(ids)):
-        params = {"ids": chunk}
-        hours.update(_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params))
-        for grain in GRAINS:
-            conn.execute(_shift_statement(spec.kind, key, grain, sign, dialect), params)
+    params = {"ids": _ids_param(dialect, ids)}
+    hours = {_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params)}
+    for grain in GRAINS:
+        conn.execute(_shift_statement(spec.kind, key, grain, sign, dialect), params)
     return hours
 
 

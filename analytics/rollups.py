@@ -219,6 +219,16 @@ def _selector(conn: Connection, kind: str, target: str,
     return LINKS[target], ids  # rows that borrow dimensions from the batch's rows
 
 
+def _restart_if_emptied(conn: Connection, spec: RollupSpec) -> None:
+    """Raw rows deleted wholesale behind the rollups' back (``reset_data``): start the rollup from empty."""
+    raw = spec.time.table
+    if conn.execute(select(literal(1)).select_from(raw).limit(1)).first() is not None:
+        return
+    if conn.execute(select(literal(1)).select_from(spec.table).limit(1)).first() is not None:
+        log.warning("%s is empty but its rollup is not: the rollup is reset", raw.name)
+        conn.execute(delete(spec.table))
+
+
 def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Pending:
     """Call first inside the batch transaction, before the upsert: takes the old sums out of the rollups."""
     pending = Pending()
@@ -228,6 +238,7 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
     for target in AFFECTED[kind]:
         if is_ready(conn, target):
+            _restart_if_emptied(conn, SPECS[target])
             column, ids = pending.selectors[target] = _selector(conn, kind, target, rows)
             pending.old_hours[target] = delta.shift(conn, SPECS[target], column, ids, -1)
     return pending

@@ -308,6 +308,21 @@ def test_rebuild_after_direct_load_and_refresh_of_direct_writes(engine):
     check_all(engine, rows, frozenset({"orders"}))  # returns from the rollup, orders from raw rows
 
 
+def test_rollups_start_over_when_the_raw_rows_were_deleted_wholesale(engine):
+    """``csbot demo --fresh`` empties the data tables directly; the next import must not add to stale buckets."""
+    first = _make_rows()
+    _ingest(engine, {k: getattr(first, k) for k in TABLES}, seed=31)
+    with engine.begin() as conn:
+        for model in TABLES.values():
+            conn.execute(model.__table__.delete())
+    second = md.make_rows(seed=32, days=30, per_day=10)
+    for m in second.messages:
+        m["text"] = random.Random(m["message_id"]).choice(TEXTS)
+    _ingest(engine, {k: getattr(second, k) for k in TABLES}, seed=33)
+    _assert_rollups_answer(engine)
+    check_all(engine, _read_back(engine))
+
+
 def test_empty_filter_value_and_disabled_fall_back_to_raw(engine):
     rows = md.make_rows(seed=9, days=20, per_day=20)
     for c in rows.conversations[:40]:

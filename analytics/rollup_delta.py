@@ -46,7 +46,7 @@ def _ids_param(dialect: str, ids: Collection[str]) -> Any:
     return json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
 
 
-def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+def chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -91,12 +91,17 @@ def _hours_statement(kind: str, selector_key: tuple[str, str], dialect: str) -> 
 
 def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Collection[str],
           sign: int) -> set[datetime]:
-    """Add (``sign`` = 1) or remove (-1) the selected rows' sums on every grain; returns their hours."""
+    """Add (``sign`` = 1) or remove (-1) the selected rows' sums on every grain.
+
+    A removal returns the hours the rows occupied: only a removal can leave a bucket empty (see prune).
+    """
     if not ids:
         return set()
     dialect, key = conn.dialect.name, (selector.table.name, selector.name)
     params = {"ids": _ids_param(dialect, ids)}
-    hours = {_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params)}
+    hours: set[datetime] = set()
+    if sign < 0:
+        hours = {_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params)}
     for grain in GRAINS:
         conn.execute(_shift_statement(spec.kind, key, grain, sign, dialect), params)
     return hours
@@ -109,15 +114,17 @@ def prune(conn: Connection, spec: RollupSpec, hours: Collection[str | datetime])
     starts[DAY] = {floor(h, DAY) for h in starts[HOUR]}
     starts[MONTH] = {floor(h, MONTH) for h in starts[DAY]}
     for grain in GRAINS:
-        for chunk in _chunks(sorted(starts[grain])):
+        for chunk in chunks(sorted(starts[grain])):
             conn.execute(delete(table).where(table.c.grain == grain, table.c.bucket.in_(chunk), table.c.n <= 0))
 
 
-def rows_in(conn: Connection, column: ColumnElement, key: ColumnElement, ids: Collection[str]) -> set[Any]:
-    """Distinct ``column`` values of the rows whose ``key`` is in ``ids``."""
+def rows_in(conn: Connection, column: ColumnElement, key: ColumnElement, ids: Collection[str],
+            *where: ColumnElement) -> set[Any]:
+    """Distinct ``column`` values of the rows whose ``key`` is in ``ids`` (and ``where``)."""
     out: set[Any] = set()
-    for chunk in _chunks(sorted(ids)):
-        out.update(v for (v,) in conn.execute(select(column).where(key.in_(chunk)).distinct()) if v is not None)
+    for chunk in chunks(sorted(ids)):
+        stmt = select(column).where(key.in_(chunk), *where).distinct()
+        out.update(v for (v,) in conn.execute(stmt) if v is not None)
     return out
 
 

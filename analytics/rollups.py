@@ -215,8 +215,35 @@ def _selector(conn: Connection, kind: str, target: str,
         return own.id_column, ids
     if target == "conversations":  # messages move the derived first response of old and new conversations
         moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, ids)
-        return CONV.c.conversation_id, {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
-    return LINKS[target], ids  # rows that borrow dimensions from the batch's rows
+        linked = {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
+        return CONV.c.conversation_id, _derivable(conn, linked)
+    return LINKS[target], _relabelled(conn, own, rows, SPECS[target])  # rows borrowing the batch's dimensions
+
+
+def _relabelled(conn: Connection, own: RollupSpec, rows: list[Mapping[str, Any]], target: RollupSpec) -> set[str]:
+    """Ids of batch rows that are new or change a dimension ``target`` borrows from them (a conversation's
+    agent, an order's channel): only their linked rows move. A re-import that changes ratings moves nothing."""
+    borrowed = [c for c in target.dims.values() if c.table is own.id_column.table]
+    ids = _ids(own, rows)
+    before: dict[str, tuple[Any, ...]] = {}
+    for chunk in delta.chunks(sorted(ids)):
+        for found in conn.execute(select(own.id_column, *borrowed).where(own.id_column.in_(chunk))):
+            before[found[0]] = tuple(found[1:])
+    changed = set()
+    for row in rows:
+        key = row.get(own.id_column.name)
+        old = before.get(key)
+        if key is not None and (old is None or any(c.name in row and row[c.name] != v for c, v in zip(borrowed, old,
+                                                                                                        strict=True))):
+            changed.add(key)
+    return changed
+
+
+def _derivable(conn: Connection, conversation_ids: Collection[str]) -> set[str]:
+    """The stored conversations among these whose first response is derived from messages (an imported
+    one, ``first_response_computed = false``, never changes when messages arrive)."""
+    derivable = or_(CONV.c.first_response_computed.is_(None), CONV.c.first_response_computed.is_(True))
+    return delta.rows_in(conn, CONV.c.conversation_id, CONV.c.conversation_id, conversation_ids, derivable)
 
 
 def _restart_if_emptied(conn: Connection, spec: RollupSpec) -> None:
@@ -255,11 +282,13 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pend
                 _rebuild(conn, spec)
             continue
         column, ids = pending.selectors[target]
-        new_hours = delta.shift(conn, spec, column, ids, +1)
-        delta.prune(conn, spec, pending.old_hours[target] | new_hours)
-        if target == "conversations":
-            unseen = set(touched_conversations) - ids  # cannot happen today; recompute by hour if it ever does
-            refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))
+        delta.shift(conn, spec, column, ids, +1)
+        delta.prune(conn, spec, pending.old_hours[target])
+        if target == "conversations":  # the import recomputed these; all should have been selected above
+            unseen = _derivable(conn, set(touched_conversations) - ids)
+            if unseen:
+                log.warning("%d conversations changed outside the rollup selection; recomputing", len(unseen))
+                refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))
 
 
 # -- reading -----------------------------------------------------------------------------------------

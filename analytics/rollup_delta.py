@@ -121,11 +121,20 @@ def prune(conn: Connection, spec: RollupSpec, hours: Collection[str | datetime])
 def rows_in(conn: Connection, column: ColumnElement, key: ColumnElement, ids: Collection[str],
             *where: ColumnElement) -> set[Any]:
     """Distinct ``column`` values of the rows whose ``key`` is in ``ids`` (and ``where``)."""
-    out: set[Any] = set()
-    for chunk in chunks(sorted(ids)):
-        stmt = select(column).where(key.in_(chunk), *where).distinct()
-        out.update(v for (v,) in conn.execute(stmt) if v is not None)
-    return out
+    if not ids:
+        return set()
+    dialect = conn.dialect.name
+    stmt = select(column).where(_one_of(key, dialect), *where).distinct()
+    return {v for (v,) in conn.execute(stmt, {"ids": _ids_param(dialect, ids)}) if v is not None}
+
+
+def rows_of(conn: Connection, key: ColumnElement, columns: list[ColumnElement], ids: Collection[str]) -> list[Any]:
+    """(key, *columns) of the rows whose ``key`` is in ``ids``."""
+    if not ids:
+        return []
+    dialect = conn.dialect.name
+    stmt = select(key, *columns).where(_one_of(key, dialect))
+    return list(conn.execute(stmt, {"ids": _ids_param(dialect, ids)}))
 
 
 def hours_of(conn: Connection, spec: RollupSpec, key: ColumnElement, ids: Collection[str]) -> set[datetime]:

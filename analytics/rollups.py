@@ -225,10 +225,7 @@ def _relabelled(conn: Connection, own: RollupSpec, rows: list[Mapping[str, Any]]
     agent, an order's channel): only their linked rows move. A re-import that changes ratings moves nothing."""
     borrowed = [c for c in target.dims.values() if c.table is own.id_column.table]
     ids = _ids(own, rows)
-    before: dict[str, tuple[Any, ...]] = {}
-    for chunk in delta.chunks(sorted(ids)):
-        for found in conn.execute(select(own.id_column, *borrowed).where(own.id_column.in_(chunk))):
-            before[found[0]] = tuple(found[1:])
+    before = {found[0]: tuple(found[1:]) for found in delta.rows_of(conn, own.id_column, borrowed, ids)}
     changed = set()
     for row in rows:
         key = row.get(own.id_column.name)

@@ -3,7 +3,9 @@
 Counts and sums per UTC hour, day and month and per filter dimension live in the ``rollup_*`` tables
 (:mod:`analytics.store.rollup_models`, definitions in :mod:`analytics.rollup_specs`). A window is
 answered from the coarsest whole buckets inside it plus the partial edge hours from raw rows (indexed
-by time), so the result equals the raw computation exactly (floating sums up to rounding).
+by time), so the result equals the raw computation exactly (floating sums up to rounding). Reading —
+:func:`totals`, :func:`breakdown`, :func:`top`, :func:`disabled` — lives in :mod:`analytics.rollup_read`
+and is re-exported here.
 
 Maintenance:
 
@@ -26,18 +28,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -46,11 +44,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics import rollup_delta as delta
+from analytics.rollup_read import breakdown, disabled, is_ready, top, totals
 from analytics.rollup_specs import (
     AFFECTED,
     CONV,
@@ -62,7 +60,6 @@ from analytics.rollup_specs import (
     SPECS,
     RollupSpec,
     bucket_expr,
-    cover,
     floor,
     merge_hours,
     step,
@@ -73,27 +70,12 @@ log = logging.getLogger(__name__)
 
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
+__all__ = ["KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
+           "rebuild", "refresh", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
-
-_enabled: ContextVar[bool] = ContextVar("rollups_enabled", default=True)
-
-
-@contextmanager
-def disabled() -> Iterator[None]:
-    """Compute metrics from raw rows only inside this block (benchmarks and cross-checks)."""
-    token = _enabled.set(False)
-    try:
-        yield
-    finally:
-        _enabled.reset(token)
 
 
 # -- state ---------------------------------------------------------------------------------------
-
-def is_ready(conn: Connection, kind: str) -> bool:
-    row = conn.execute(select(STATE.c.ready).where(STATE.c.kind == kind)).first()
-    return bool(row and row[0])
-
 
 def _set_ready(conn: Connection, kind: str, ready: bool) -> None:
     conn.execute(delete(STATE).where(STATE.c.kind == kind))
@@ -286,142 +268,3 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pend
             if unseen:
                 log.warning("%d conversations changed outside the rollup selection; recomputing", len(unseen))
                 refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))
-
-
-# -- reading -----------------------------------------------------------------------------------------
-# Statements are built once per shape (rollup, grains of the whole buckets, number of raw edges, filter
-# columns) with bound parameters, so a metric answer costs SQL time, not expression building.
-
-Shape = tuple[str, tuple[str, ...], int, tuple[str, ...]]
-
-
-def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
-            filters: Mapping[str, str]) -> tuple[Shape, dict[str, Any]] | None:
-    if not _enabled.get():
-        return None
-    if any(key not in spec.dims or not value for key, value in filters.items()):
-        return None  # '' is how NULL is stored: only raw rows can tell them apart
-    plan = cover(start, end)
-    if plan is None or not is_ready(conn, spec.kind):
-        return None
-    keys = tuple(sorted(filters))
-    params: dict[str, Any] = {f"f_{key}": filters[key] for key in keys}
-    for i, (_, lo, hi) in enumerate(plan.buckets):
-        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
-    for i, (lo, hi) in enumerate(plan.raw):
-        params[f"rlo{i}"], params[f"rhi{i}"] = lo, hi
-    return (spec.kind, tuple(g for g, _, _ in plan.buckets), len(plan.raw), keys), params
-
-
-def _bucket_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement) -> list[Any]:
-    """One SELECT per whole-bucket range: each is a contiguous primary-key range scan (no OR to de-duplicate)."""
-    table = spec.table
-    filters = [table.c[key] == bindparam(f"f_{key}") for key in shape[3]]
-    return [select(*columns).where(table.c.grain == literal_column(f"'{grain}'"), table.c.bucket >= bindparam(f"lo{i}"),
-                                   table.c.bucket < bindparam(f"hi{i}"), *filters)
-            for i, grain in enumerate(shape[1])]
-
-
-def _edge_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement, group_by: tuple[ColumnElement, ...] = (),
-                extra: tuple[ColumnElement, ...] = ()) -> list[Any]:
-    """One aggregate SELECT per raw edge range (under an hour of rows each, by the raw time index)."""
-    filters = [spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]
-    parts = []
-    for i in range(shape[2]):
-        stmt = (select(*columns).select_from(spec.source)
-                .where(*spec.where, spec.time >= bindparam(f"rlo{i}"), spec.time < bindparam(f"rhi{i}"), *filters, *extra))
-        parts.append(stmt.group_by(*group_by) if group_by else stmt)
-    return parts
-
-
-@lru_cache(maxsize=512)
-def _totals_statement(shape: Shape) -> Any:
-    spec = SPECS[shape[0]]
-    table = spec.table
-    parts = [*_bucket_parts(spec, shape, *[table.c[name].label(name) for name in spec.measures]),
-             *_edge_parts(spec, shape, *[expr.label(name) for name, expr in spec.measures.items()])]
-    both = union_all(*parts).subquery()
-    return select(*[func.sum(both.c[name]) for name in spec.measures])
-
-
-@lru_cache(maxsize=512)
-def _top_statement(shape: Shape, dim: str, measure: str, limit: int) -> Any:
-    spec = SPECS[shape[0]]
-    table = spec.table
-    raw_dim = spec.dims[dim]
-    parts = [*_bucket_parts(spec, shape, table.c[dim].label("k"), table.c[measure].label("v")),
-             *_edge_parts(spec, shape, raw_dim.label("k"), spec.measures[measure].label("v"), group_by=(raw_dim,),
-                          extra=(raw_dim.is_not(None),))]
-    both = union_all(*parts).subquery()
-    total = func.sum(both.c.v)
-    return (select(both.c.k, total).where(both.c.k != literal_column(f"'{NULL_KEY}'")).group_by(both.c.k)
-            .having(total > 0).order_by(total.desc(), both.c.k.asc()).limit(limit))
-
-
-@lru_cache(maxsize=512)
-def _breakdown_statement(shape: Shape, dims: tuple[str, ...], measure: str, limit: int) -> Any:
-    """Total of ``measure`` and the top ``limit`` values of each of ``dims`` in one pass over the rows.
-
-    The rows are grouped once by all ``dims`` (a small, materialised set), then ranked per dimension in
-    SQL — count desc, value asc, in the database's own collation like the raw queries.
-    """
-    spec = SPECS[shape[0]]
-    table = spec.table
-    names = [f"d{i}" for i in range(len(dims))]
-    raw = [func.coalesce(spec.dims[d], literal(NULL_KEY)) for d in dims]
-    parts = [*_bucket_parts(spec, shape, *[table.c[d].label(n) for d, n in zip(dims, names, strict=True)],
-                            table.c[measure].label("v")),
-             *_edge_parts(spec, shape, *[r.label(n) for r, n in zip(raw, names, strict=True)],
-                          spec.measures[measure].label("v"), group_by=tuple(raw))]
-    both = union_all(*parts).subquery()
-    grouped = (select(*[both.c[n] for n in names], func.sum(both.c.v).label("v"))
-               .group_by(*[both.c[n] for n in names]).cte("g").prefix_with("MATERIALIZED"))
-    ranked = [select(literal(-1).label("which"), literal(NULL_KEY).label("k"), func.sum(grouped.c.v).label("v"))]
-    for i, n in enumerate(names):
-        ranked.append(select(literal(i).label("which"), grouped.c[n].label("k"), func.sum(grouped.c.v).label("v"))
-                      .where(grouped.c[n] != literal_column(f"'{NULL_KEY}'")).group_by(grouped.c[n]))
-    every = union_all(*ranked).subquery()
-    rank = func.row_number().over(partition_by=every.c.which, order_by=(every.c.v.desc(), every.c.k.asc()))
-    numbered = select(every.c.which, every.c.k, every.c.v, rank.label("rn")).subquery()
-    return (select(numbered.c.which, numbered.c.k, numbered.c.v)
-            .where(or_(numbered.c.which < 0, and_(numbered.c.rn <= limit, numbered.c.v > 0)))
-            .order_by(numbered.c.which, numbered.c.rn))
-
-
-def breakdown(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
-              filters: Mapping[str, str], measure: str = "n",
-              limit: int = 5) -> tuple[int, dict[str, list[tuple[str, int]]]] | None:
-    """(total of ``measure``, {dim: top ``limit`` values}) in one statement; None = answer from raw rows."""
-    usable = _usable(conn, SPECS[kind], start, end, filters)
-    if usable is None:
-        return None
-    shape, params = usable
-    total, tops = 0, {dim: [] for dim in dims}
-    for which, key, value in conn.execute(_breakdown_statement(shape, dims, measure, limit), params):
-        if which < 0:
-            total = int(value or 0)
-        else:
-            tops[dims[which]].append((str(key), int(value)))
-    return total, tops
-
-
-def totals(conn: Connection, kind: str, start: datetime, end: datetime,
-           filters: Mapping[str, str]) -> dict[str, int | float] | None:
-    """Sums of the ``kind`` measures over [start, end) with ``filters``; None = answer from raw rows."""
-    spec = SPECS[kind]
-    usable = _usable(conn, spec, start, end, filters)
-    if usable is None:
-        return None
-    shape, params = usable
-    row = conn.execute(_totals_statement(shape), params).one()
-    return {name: spec.coerce(name, value) for name, value in zip(spec.measures, row, strict=True)}
-
-
-def top(conn: Connection, kind: str, dim: str, start: datetime, end: datetime, filters: Mapping[str, str],
-        measure: str = "n", limit: int = 5) -> list[tuple[str, int]] | None:
-    """The ``limit`` largest ``dim`` values by ``measure`` (ties by value), NULLs left out; None = use raw."""
-    usable = _usable(conn, SPECS[kind], start, end, filters)
-    if usable is None:
-        return None
-    shape, params = usable
-    return [(str(key), int(value)) for key, value in conn.execute(_top_statement(shape, dim, measure, limit), params)]

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     and_,
@@ -45,7 +46,9 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Join
 
 from analytics import rollup_delta as delta
 from analytics.rollup_read import breakdown, disabled, is_ready, top, totals
@@ -192,28 +195,43 @@ def _selector(conn: Connection, kind: str, target: str,
               rows: list[Mapping[str, Any]]) -> tuple[ColumnElement, set[str]]:
     """The ``target`` rows a batch of ``kind`` can change, as (column, ids)."""
     own = SPECS[kind]
-    ids = _ids(own, rows)
-    if target == kind:
-        return own.id_column, ids
+    if target == kind:  # new rows, and stored rows whose time, dimensions or measured values change
+        return own.id_column, _changed(conn, own, rows, _inputs(own))
     if target == "conversations":  # messages move the derived first response of old and new conversations
-        moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, ids)
+        moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, _ids(own, rows))
         linked = {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
         return CONV.c.conversation_id, _derivable(conn, linked)
-    return LINKS[target], _relabelled(conn, own, rows, SPECS[target])  # rows borrowing the batch's dimensions
+    # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel).
+    borrowed = [c for c in SPECS[target].dims.values() if c.table is own.id_column.table]
+    return LINKS[target], _changed(conn, own, rows, borrowed)
 
 
-def _relabelled(conn: Connection, own: RollupSpec, rows: list[Mapping[str, Any]], target: RollupSpec) -> set[str]:
-    """Ids of batch rows that are new or change a dimension ``target`` borrows from them (a conversation's
-    agent, an order's channel): only their linked rows move. A re-import that changes ratings moves nothing."""
-    borrowed = [c for c in target.dims.values() if c.table is own.id_column.table]
+def _inputs(spec: RollupSpec) -> list[Column[Any]]:
+    """The columns of a rollup's own raw table that its buckets depend on (time, dimensions, measured
+    values, conditions, join keys)."""
+    own = spec.id_column.table
+    exprs = [spec.time, *spec.dims.values(), *spec.measures.values(), *spec.where]
+    if isinstance(spec.source, Join):
+        exprs.append(spec.source.onclause)
+    found: dict[str, Column[Any]] = {}
+    for expr in exprs:
+        for node in visitors.iterate(expr):
+            if isinstance(node, Column) and node.table is own:
+                found.setdefault(node.name, node)
+    return list(found.values())
+
+
+def _changed(conn: Connection, own: RollupSpec, rows: list[Mapping[str, Any]], columns: list[Column[Any]]) -> set[str]:
+    """Ids of batch rows that are new or give one of ``columns`` a new value. An unchanged re-import
+    (overlapping daily exports) therefore costs the rollups nothing."""
     ids = _ids(own, rows)
-    before = {found[0]: tuple(found[1:]) for found in delta.rows_of(conn, own.id_column, borrowed, ids)}
+    before = {found[0]: tuple(found[1:]) for found in delta.rows_of(conn, own.id_column, columns, ids)}
     changed = set()
     for row in rows:
         key = row.get(own.id_column.name)
         old = before.get(key)
-        if key is not None and (old is None or any(c.name in row and row[c.name] != v for c, v in zip(borrowed, old,
-                                                                                                        strict=True))):
+        if key is not None and (old is None or any(c.name in row and row[c.name] != v
+                                                   for c, v in zip(columns, old, strict=True))):
             changed.add(key)
     return changed
 

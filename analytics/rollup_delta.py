@@ -21,15 +21,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Text, bindparam, cast, delete, func, literal, literal_column, select
+from sqlalchemy import ARRAY, Connection, Text, bindparam, cast, delete, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-from analytics.rollup_specs import DAY, HOUR, MONTH, SPECS, RollupSpec, bucket_expr, floor
-from analytics.store.rollup_models import NULL_KEY
+from analytics.rollup_specs import HOUR, SPECS, RollupSpec, bucket_expr, floor
 
 _CHUNK = 2000  # ids per IN (...) list: well under SQLite's 32766 and PostgreSQL's 65535 parameters
-GRAINS = (HOUR, DAY, MONTH)
 
 
 def _one_of(selector: ColumnElement, dialect: str) -> ColumnElement:
@@ -73,7 +71,7 @@ def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign:
     spec = SPECS[kind]
     table = spec.table
     bucket = bucket_expr(spec.time, grain, dialect)
-    dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
+    dims = spec.keys()
     measures = [expr if sign > 0 else -expr for expr in spec.measures.values()]
     grouped = (select(literal_column(f"'{grain}'"), bucket, *dims, *measures).select_from(spec.source)
                .where(*spec.where, _one_of(selector, dialect)).group_by(bucket, *dims))
@@ -102,7 +100,7 @@ def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Coll
     hours: set[datetime] = set()
     if sign < 0:
         hours = {_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params)}
-    for grain in GRAINS:
+    for grain in spec.grains:
         conn.execute(_shift_statement(spec.kind, key, grain, sign, dialect), params)
     return hours
 
@@ -110,11 +108,9 @@ def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Coll
 def prune(conn: Connection, spec: RollupSpec, hours: Collection[str | datetime]) -> None:
     """Delete the buckets containing ``hours`` that no longer count any row."""
     table = spec.table
-    starts = {HOUR: {floor(_as_hour(h), HOUR) for h in hours}}
-    starts[DAY] = {floor(h, DAY) for h in starts[HOUR]}
-    starts[MONTH] = {floor(h, MONTH) for h in starts[DAY]}
-    for grain in GRAINS:
-        for chunk in chunks(sorted(starts[grain])):
+    hour_starts = {floor(_as_hour(h), HOUR) for h in hours}
+    for grain in spec.grains:
+        for chunk in chunks(sorted({floor(h, grain) for h in hour_starts})):
             conn.execute(delete(table).where(table.c.grain == grain, table.c.bucket.in_(chunk), table.c.n <= 0))
 
 

@@ -15,7 +15,7 @@ Maintenance:
   rollups whose dimensions come from the batch (a re-imported conversation with a new agent moves its
   complaints and messages), so late-arriving and re-imported rows stay correct at a cost that depends
   on the batch, not on the table or on the order of the file.
-- :func:`refresh` recomputes given hours of one rollup from raw rows (delete + ``INSERT … SELECT …
+- :func:`refresh` recomputes given hours of the rollups of one raw kind from raw rows (delete + ``INSERT … SELECT …
   GROUP BY``), then the days and months that contain them: for writers that bypass the import layer.
 - :func:`rebuild` recomputes everything (``csbot rollups rebuild``).
 
@@ -51,30 +51,27 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Join
 
 from analytics import rollup_delta as delta
-from analytics.rollup_read import breakdown, disabled, is_ready, top, totals
+from analytics.rollup_read import breakdown, disabled, is_ready, quantiles, top, totals
 from analytics.rollup_specs import (
     AFFECTED,
     CONV,
-    DAY,
-    HOUR,
     LINKS,
-    MONTH,
     MSG,
     SPECS,
     RollupSpec,
     bucket_expr,
     floor,
-    merge_hours,
+    merge_ranges,
     step,
 )
-from analytics.store.rollup_models import NULL_KEY, RollupState
+from analytics.store.rollup_models import RollupState
 
 log = logging.getLogger(__name__)
 
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 __all__ = ["KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
-           "rebuild", "refresh", "top", "totals"]
+           "quantiles", "rebuild", "refresh", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -100,9 +97,11 @@ def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
 
 
 def _raw_select(spec: RollupSpec, dialect: str, where: list[ColumnElement]) -> Any:
-    bucket = bucket_expr(spec.time, HOUR, dialect)
-    dims = [func.coalesce(expr, literal(NULL_KEY)) for expr in spec.dims.values()]
-    return (select(literal_column(f"'{HOUR}'"), bucket, *dims, *spec.measures.values())
+    """The finest buckets of ``spec`` straight from raw rows."""
+    finest = spec.grains[0]
+    bucket = bucket_expr(spec.time, finest, dialect)
+    dims = spec.keys()
+    return (select(literal_column(f"'{finest}'"), bucket, *dims, *spec.measures.values())
             .select_from(spec.source).where(*spec.where, *where).group_by(bucket, *dims))
 
 
@@ -110,11 +109,12 @@ def _insert_columns(spec: RollupSpec) -> list[str]:
     return ["grain", "bucket", *spec.dims, *spec.measures]
 
 
-def _refresh_hours(conn: Connection, spec: RollupSpec, hours: list[datetime]) -> None:
-    table = spec.table
-    for chunk in _chunks(hours):
-        conn.execute(delete(table).where(table.c.grain == HOUR, table.c.bucket.in_(chunk)))
-        window = or_(*[and_(spec.time >= lo, spec.time < hi) for lo, hi in merge_hours(chunk)])
+def _refresh_finest(conn: Connection, spec: RollupSpec, starts: list[datetime]) -> None:
+    """Recompute the finest buckets starting at ``starts`` from raw rows."""
+    table, finest = spec.table, spec.grains[0]
+    for chunk in _chunks(starts):
+        conn.execute(delete(table).where(table.c.grain == finest, table.c.bucket.in_(chunk)))
+        window = or_(*[and_(spec.time >= lo, spec.time < hi) for lo, hi in merge_ranges(chunk, finest)])
         conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [window])))
 
 
@@ -140,23 +140,30 @@ def _derive(conn: Connection, spec: RollupSpec, grain: str, finer: str, buckets:
 
 
 def refresh(conn: Connection, kind: str, hours: Collection[datetime]) -> None:
-    """Recompute the ``kind`` rollup for the UTC hours containing ``hours`` (and their days and months)."""
-    spec = SPECS[kind]
-    starts = sorted({floor(h, HOUR) for h in hours})
+    """Recompute, for the UTC hours containing ``hours``, every rollup counting the raw rows of ``kind``
+    (``conversations`` also refreshes the first-response histograms), with their days and months."""
+    raw = SPECS[kind].id_column.table
+    for spec in SPECS.values():
+        if spec.id_column.table is raw:
+            _refresh_spec(conn, spec, hours)
+
+
+def _refresh_spec(conn: Connection, spec: RollupSpec, hours: Collection[datetime]) -> None:
+    starts = sorted({floor(h, spec.grains[0]) for h in hours})
     if not starts:
         return
-    _refresh_hours(conn, spec, starts)
-    days = sorted({floor(h, DAY) for h in starts})
-    _derive(conn, spec, DAY, HOUR, days)
-    _derive(conn, spec, MONTH, DAY, sorted({floor(d, MONTH) for d in days}))
+    _refresh_finest(conn, spec, starts)
+    for finer, grain in zip(spec.grains, spec.grains[1:], strict=False):
+        starts = sorted({floor(b, grain) for b in starts})
+        _derive(conn, spec, grain, finer, starts)
 
 
 def _rebuild(conn: Connection, spec: RollupSpec) -> int:
     table = spec.table
     conn.execute(delete(table))
     conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [])))
-    _derive(conn, spec, DAY, HOUR, None)
-    _derive(conn, spec, MONTH, DAY, None)
+    for finer, grain in zip(spec.grains, spec.grains[1:], strict=False):
+        _derive(conn, spec, grain, finer, None)
     _set_ready(conn, spec.kind, True)
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
@@ -194,15 +201,15 @@ def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
 def _selector(conn: Connection, kind: str, target: str,
               rows: list[Mapping[str, Any]]) -> tuple[ColumnElement, set[str]]:
     """The ``target`` rows a batch of ``kind`` can change, as (column, ids)."""
-    own = SPECS[kind]
-    if target == kind:  # new rows, and stored rows whose time, dimensions or measured values change
-        return own.id_column, _changed(conn, own, rows, _inputs(own))
-    if target == "conversations":  # messages move the derived first response of old and new conversations
+    own, spec = SPECS[kind], SPECS[target]
+    if spec.id_column.table is own.id_column.table:  # new rows, and rows whose time, dimensions or values change
+        return own.id_column, _changed(conn, own, rows, _inputs(spec))
+    if spec.id_column.table is CONV:  # messages move the derived first response of old and new conversations
         moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, _ids(own, rows))
         linked = {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
         return CONV.c.conversation_id, _derivable(conn, linked)
     # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel).
-    borrowed = [c for c in SPECS[target].dims.values() if c.table is own.id_column.table]
+    borrowed = [c for c in spec.dims.values() if c.table is own.id_column.table]
     return LINKS[target], _changed(conn, own, rows, borrowed)
 
 
@@ -274,15 +281,15 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pend
     for target in AFFECTED.get(kind, ()):
         spec = SPECS[target]
         if target not in pending.selectors:
-            if target == kind and not is_ready(conn, target):
+            if spec.id_column.table is SPECS[kind].id_column.table and not is_ready(conn, target):
                 log.info("building rollup %s from the existing rows", target)  # first import of this kind
                 _rebuild(conn, spec)
             continue
         column, ids = pending.selectors[target]
         delta.shift(conn, spec, column, ids, +1)
         delta.prune(conn, spec, pending.old_hours[target])
-        if target == "conversations":  # the import recomputed these; all should have been selected above
+        if spec.id_column.table is CONV:  # the import recomputed these; all should have been selected above
             unseen = _derivable(conn, set(touched_conversations) - ids)
             if unseen:
                 log.warning("%d conversations changed outside the rollup selection; recomputing", len(unseen))
-                refresh(conn, target, delta.hours_of(conn, spec, spec.id_column, unseen))
+                _refresh_spec(conn, spec, delta.hours_of(conn, spec, spec.id_column, unseen))

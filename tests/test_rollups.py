@@ -230,6 +230,9 @@ def _assert_rollups_answer(engine: Engine) -> None:
         for kind in SPECS:
             assert rollups.is_ready(conn, kind), kind
             assert rollups.totals(conn, kind, start, end, {}) is not None, kind
+        for kind, flt in (("frt_hist", {}), ("frt_hist_channel", {"channel": "淘宝"}),
+                          ("frt_hist_shop", {"shop": "旗舰店"}), ("frt_hist_agent", {"agent": "小王"})):
+            assert rollups.quantiles(conn, kind, start, end, flt, ((1, 2),)) is not None, kind
 
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
@@ -398,3 +401,35 @@ def test_cover_random_windows_are_exact_partitions():
         assert pieces[0][0] == start and pieces[-1][1] == end
         assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
         assert all(step(floor(lo, g), g) <= hi for g, lo, hi in plan.buckets)
+
+
+# -- first-response histograms: ties, tiny windows, whole days and raw edges ---------------------------------
+
+def test_frt_histogram_quantiles_equal_the_loop_with_heavy_ties(engine):
+    """Whole-second values repeat a lot (the usual export): each distinct value is one histogram row, and
+    the median/P90 still equal percentile_cont over the raw values, for windows of whole days, of days
+    plus raw edges, of a single conversation and of none."""
+    rnd = random.Random(3)
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    values = [3.0, 8.0, 8.0, 15.0, 15.0, 15.0, 27.0, 61.0, 240.0, 12.5]
+    convs = [{"conversation_id": f"t{i}", "started_at": base + timedelta(minutes=rnd.randrange(10 * 24 * 60)),
+              "agent": rnd.choice(["小王", "小李"]), "channel": rnd.choice(["淘宝", "京东"]), "shop": "旗舰店",
+              "first_response_seconds": rnd.choice(values) if i % 7 else None} for i in range(400)]
+    _ingest(engine, {"conversations": convs}, seed=2)
+    rows = md.Rows()
+    rows.conversations = [{**c, "customer_id": None, "rating": None, "resolved": None, "transferred": None}
+                          for c in convs]
+    windows = [(base, base + timedelta(days=10)), (base + timedelta(days=2), base + timedelta(days=3)),
+               (base + timedelta(days=1, hours=5, minutes=3), base + timedelta(days=8, hours=1, seconds=9)),
+               (base - timedelta(days=3), base)]
+    only = min(convs, key=lambda c: c["started_at"])
+    windows.append((only["started_at"], only["started_at"] + timedelta(microseconds=1)))
+    for start, end in windows:
+        for flt in ({}, {"channel": "京东"}, {"agent": "小李"}):
+            r = metrics.compute(engine, "frt", start, end, flt)
+            _, n, median, p90, _ = md.expect_frt(rows, start, end, flt)
+            assert r.n == n and _close(r.parts["median"], median) and _close(r.parts["p90"], p90), (start, end, flt)
+    known = sorted(c["first_response_seconds"] for c in convs if c["first_response_seconds"] is not None)
+    with engine.connect() as conn:
+        n, (median, p90) = rollups.quantiles(conn, "frt_hist", *windows[0], {}, ((1, 2), (9, 10)))
+    assert n == len(known) and _close(median, md.interp(known, 0.5)) and _close(p90, md.interp(known, 0.9))

@@ -4,6 +4,9 @@ One table per source kind. Each row is one bucket of one *grain* — ``h`` (UTC 
 or ``m`` (UTC month) — for one combination of the dimensions the metric filters need. Bucket starts
 are aware datetimes stored in UTC, like every other time in the schema.
 
+The first-response histograms (``rollup_frt*``) also key on the value itself (``v``), day and month grains
+only: medians and percentiles are not sums, but a histogram of exact values is.
+
 Dimension columns are part of the primary key and never NULL: a NULL dimension is stored as ``''``
 (:data:`NULL_KEY`) so that the key is unique on SQLite and PostgreSQL alike. The import layer never
 stores empty strings in these columns (an empty cell becomes NULL), so ``''`` is unambiguous;
@@ -14,7 +17,7 @@ maintained by :mod:`analytics.rollups` (incrementally at import, or rebuilt from
 
 This module also declares raw-table indexes: the ones the incremental maintenance walks (complaints by
 conversation, returns by order: a conversation or order that changes re-buckets the rows joined to it)
-and a covering index for the first-response percentiles, which are computed from raw rows.
+and a covering index for the first-response percentiles of the raw edges of a window.
 """
 
 from __future__ import annotations
@@ -124,6 +127,56 @@ class RollupMessages(SQLModel, table=True):
     neg: int = 0
 
 
+class RollupFrt(SQLModel, table=True):
+    """Conversations per exact first-response value (seconds) — a histogram the median and P90 are read
+    from. Day and month grains only; ``v`` is never NULL (conversations without a first response are not
+    counted)."""
+
+    __tablename__ = "rollup_frt"
+    __table_args__ = _CLUSTERED
+
+    grain: str = Field(primary_key=True, max_length=1)
+    bucket: datetime = Field(primary_key=True)
+    v: float = Field(primary_key=True)
+    n: int = 0
+
+
+# The same histogram per value of one filter dimension. The dimension leads the key (after the grain) so a
+# filtered window is one contiguous key range.
+
+class RollupFrtChannel(SQLModel, table=True):
+    __tablename__ = "rollup_frt_channel"
+    __table_args__ = _CLUSTERED
+
+    grain: str = Field(primary_key=True, max_length=1)
+    channel: str = _dim(64)
+    bucket: datetime = Field(primary_key=True)
+    v: float = Field(primary_key=True)
+    n: int = 0
+
+
+class RollupFrtShop(SQLModel, table=True):
+    __tablename__ = "rollup_frt_shop"
+    __table_args__ = _CLUSTERED
+
+    grain: str = Field(primary_key=True, max_length=1)
+    shop: str = _dim(128)
+    bucket: datetime = Field(primary_key=True)
+    v: float = Field(primary_key=True)
+    n: int = 0
+
+
+class RollupFrtAgent(SQLModel, table=True):
+    __tablename__ = "rollup_frt_agent"
+    __table_args__ = _CLUSTERED
+
+    grain: str = Field(primary_key=True, max_length=1)
+    agent: str = _dim(128)
+    bucket: datetime = Field(primary_key=True)
+    v: float = Field(primary_key=True)
+    n: int = 0
+
+
 class RollupState(SQLModel, table=True):
     """One row per rollup kind once it is complete; metrics fall back to raw rows otherwise."""
 
@@ -135,8 +188,9 @@ class RollupState(SQLModel, table=True):
 
 
 # Raw-table indexes (declared here so the metadata matches migration 0004): the maintenance joins walk
-# complaints by conversation and returns by order; the first-response median/P90, which stay on raw rows,
-# read (started_at, first_response_seconds) from the index alone instead of visiting every table row.
+# complaints by conversation and returns by order; the first-response median/P90 of raw rows (a window's
+# edges, or every row when no histogram fits the filters) read (started_at, first_response_seconds) from
+# the index alone instead of visiting every table row.
 Index("ix_complaint_conversation", Complaint.__table__.c.conversation_id)  # type: ignore[attr-defined]
 Index("ix_return_order", Return.__table__.c.order_id)  # type: ignore[attr-defined]
 Index("ix_conv_started_frt", Conversation.__table__.c.started_at,  # type: ignore[attr-defined]

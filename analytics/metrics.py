@@ -243,6 +243,15 @@ def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str
 
 
 def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+    scheme = {(): "", ("channel",): "_channel", ("product",): "_product"}.get(tuple(sorted(filters)))
+    if scheme is not None:  # as sums (analytics.repeat_orders): customers = orders − C1, repeaters = C1 − C2
+        c1 = rollups.repeat_count(conn, f"repeat{scheme}_1", start, end, filters)
+        c2 = rollups.repeat_count(conn, f"repeat{scheme}_2", start, end, filters) if c1 is not None else None
+        orders = rollups.totals(conn, "orders", start, end, filters) if c2 is not None else None
+        if c1 is not None and c2 is not None and orders is not None:
+            customers, repeaters = int(orders["n"]) - c1, c1 - c2
+            return MetricResult("repurchase", _ratio(repeaters, customers), customers,
+                                {"customers": customers, "repeat_customers": repeaters})
     per_customer = (select(ORDER.c.customer_id, func.count().label("k"))
                     .where(*_order_where(start, end, filters)).group_by(ORDER.c.customer_id).subquery())
     repeat = func.sum(case((per_customer.c.k >= 2, 1), else_=0))

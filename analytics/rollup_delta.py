@@ -30,7 +30,7 @@ from analytics.rollup_specs import HOUR, SPECS, RollupSpec, bucket_expr, floor
 _CHUNK = 2000  # ids per IN (...) list: well under SQLite's 32766 and PostgreSQL's 65535 parameters
 
 
-def _one_of(selector: ColumnElement, dialect: str) -> ColumnElement:
+def one_of(selector: ColumnElement, dialect: str) -> ColumnElement:
     """``selector`` is one of ``:ids``, bound as ONE parameter — a JSON array on SQLite, a text[] on
     PostgreSQL — so the statement text never changes and is prepared once whatever the batch size.
     (On PostgreSQL a subquery over unnest() is planned as index lookups; ``= ANY(:ids)`` can become a scan.)
@@ -40,7 +40,7 @@ def _one_of(selector: ColumnElement, dialect: str) -> ColumnElement:
     return selector.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids"))))
 
 
-def _ids_param(dialect: str, ids: Collection[str]) -> Any:
+def ids_param(dialect: str, ids: Collection[str]) -> Any:
     return json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
 
 
@@ -71,10 +71,10 @@ def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign:
     spec = SPECS[kind]
     table = spec.table
     bucket = bucket_expr(spec.time, grain, dialect)
-    dims = spec.keys()
+    dims = spec.keys(dialect)
     measures = [expr if sign > 0 else -expr for expr in spec.measures.values()]
     grouped = (select(literal_column(f"'{grain}'"), bucket, *dims, *measures).select_from(spec.source)
-               .where(*spec.where, _one_of(selector, dialect)).group_by(bucket, *dims))
+               .where(*spec.where, one_of(selector, dialect)).group_by(bucket, *dims))
     stmt = insert(table).from_select(["grain", "bucket", *spec.dims, *spec.measures], grouped)
     return stmt.on_conflict_do_update(index_elements=["grain", "bucket", *spec.dims],
                                       set_={m: table.c[m] + stmt.excluded[m] for m in spec.measures})
@@ -84,7 +84,7 @@ def _shift_statement(kind: str, selector_key: tuple[str, str], grain: str, sign:
 def _hours_statement(kind: str, selector_key: tuple[str, str], dialect: str) -> Any:
     spec, selector = SPECS[kind], _column(selector_key)
     bucket = bucket_expr(spec.time, HOUR, dialect)
-    return select(bucket).select_from(spec.source).where(*spec.where, _one_of(selector, dialect)).distinct()
+    return select(bucket).select_from(spec.source).where(*spec.where, one_of(selector, dialect)).distinct()
 
 
 def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Collection[str],
@@ -96,7 +96,7 @@ def shift(conn: Connection, spec: RollupSpec, selector: ColumnElement, ids: Coll
     if not ids:
         return set()
     dialect, key = conn.dialect.name, (selector.table.name, selector.name)
-    params = {"ids": _ids_param(dialect, ids)}
+    params = {"ids": ids_param(dialect, ids)}
     hours: set[datetime] = set()
     if sign < 0:
         hours = {_as_hour(v) for (v,) in conn.execute(_hours_statement(spec.kind, key, dialect), params)}
@@ -120,8 +120,8 @@ def rows_in(conn: Connection, column: ColumnElement, key: ColumnElement, ids: Co
     if not ids:
         return set()
     dialect = conn.dialect.name
-    stmt = select(column).where(_one_of(key, dialect), *where).distinct()
-    return {v for (v,) in conn.execute(stmt, {"ids": _ids_param(dialect, ids)}) if v is not None}
+    stmt = select(column).where(one_of(key, dialect), *where).distinct()
+    return {v for (v,) in conn.execute(stmt, {"ids": ids_param(dialect, ids)}) if v is not None}
 
 
 def rows_of(conn: Connection, key: ColumnElement, columns: list[ColumnElement], ids: Collection[str]) -> list[Any]:
@@ -129,8 +129,8 @@ def rows_of(conn: Connection, key: ColumnElement, columns: list[ColumnElement], 
     if not ids:
         return []
     dialect = conn.dialect.name
-    stmt = select(key, *columns).where(_one_of(key, dialect))
-    return list(conn.execute(stmt, {"ids": _ids_param(dialect, ids)}))
+    stmt = select(key, *columns).where(one_of(key, dialect))
+    return list(conn.execute(stmt, {"ids": ids_param(dialect, ids)}))
 
 
 def hours_of(conn: Connection, spec: RollupSpec, key: ColumnElement, ids: Collection[str]) -> set[datetime]:

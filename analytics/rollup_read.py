@@ -1,7 +1,8 @@
 """Reading the rollups: a window answered from whole buckets plus raw edge rows, in one statement.
 
 :func:`totals` sums a rollup's measures, :func:`breakdown` gives a total with the top values of several
-dimensions, :func:`top` the top values of one, :func:`quantiles` reads percentiles off a histogram rollup. Each returns None when the rollup cannot answer (not
+dimensions, :func:`top` the top values of one, :func:`quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
+counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.repeat_orders`). Each returns None when the rollup cannot answer (not
 complete, a filter value of ``''``, no whole hour in the window, or inside :func:`disabled`): the
 caller then computes from raw rows.
 """
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from analytics.rollup_specs import SPECS, RollupSpec, cover
+from analytics.rollup_specs import DAY, SPECS, RollupSpec, ceil, cover
 from analytics.store.rollup_models import NULL_KEY, RollupState
 
 STATE = RollupState.__table__
@@ -80,12 +81,13 @@ def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
     return (spec.kind, tuple(g for g, _, _ in plan.buckets), len(plan.raw), keys), params
 
 
-def _bucket_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement) -> list[Any]:
+def _bucket_parts(spec: RollupSpec, shape: Shape, *columns: ColumnElement,
+                  extra: tuple[ColumnElement, ...] = ()) -> list[Any]:
     """One SELECT per whole-bucket range: each is a contiguous primary-key range scan (no OR to de-duplicate)."""
     table = spec.table
     filters = [table.c[key] == bindparam(f"f_{key}") for key in shape[3]]
     return [select(*columns).where(table.c.grain == literal_column(f"'{grain}'"), table.c.bucket >= bindparam(f"lo{i}"),
-                                   table.c.bucket < bindparam(f"hi{i}"), *filters)
+                                   table.c.bucket < bindparam(f"hi{i}"), *filters, *extra)
             for i, grain in enumerate(shape[1])]
 
 
@@ -243,3 +245,38 @@ def quantiles(conn: Connection, kind: str, start: datetime, end: datetime, filte
         frac = (num * (total - 1)) % den / den
         out.append(float(lo) if hi is None or frac == 0 else float(lo) + (float(hi) - float(lo)) * frac)
     return total, out
+
+
+# -- 复购率: orders in the window whose k-th predecessor is in it too -----------------------------------------
+
+@lru_cache(maxsize=256)
+def _repeat_statement(shape: Shape) -> Any:
+    """#{orders o in the window : prev_k(o) ≥ start}: whole buckets whose predecessor day starts on or after
+    ``:pday`` (the first UTC midnight ≥ start), orders of the whole buckets whose predecessor lies in
+    [start, pday), and the raw edge orders with prev_k ≥ start."""
+    spec = SPECS[shape[0]]
+    table, pointer = spec.table, spec.dims["pday"]
+    filters = [spec.dims[key] == bindparam(f"f_{key}") for key in shape[3]]
+    first_day = (select(func.count().label("n")).select_from(spec.source)
+                 .where(spec.time >= bindparam("span_lo"), spec.time < bindparam("span_hi"),
+                        pointer >= bindparam("pstart"), pointer < bindparam("pday", type_=pointer.type), *filters))
+    parts = [*_bucket_parts(spec, shape, table.c.n.label("n"), extra=(table.c.pday >= bindparam("pday"),)),
+             *_edge_parts(spec, shape, func.count().label("n"), extra=(pointer >= bindparam("pstart"),)),
+             first_day]
+    both = union_all(*parts).subquery()
+    return select(func.sum(both.c.n))
+
+
+def repeat_count(conn: Connection, kind: str, start: datetime, end: datetime, filters: Mapping[str, str]) -> int | None:
+    """Orders in [start, end) whose k-th predecessor (the ``kind`` rollup's) is at or after ``start``;
+    None = answer from raw rows."""
+    spec = SPECS[kind]
+    usable = _usable(conn, spec, start, end, filters)
+    if usable is None:
+        return None
+    shape, params = usable
+    plan = cover(start, end, spec.grains[0])
+    assert plan is not None  # _usable checked
+    params.update(pstart=start, pday=ceil(start, DAY), span_lo=min(lo for _, lo, _ in plan.buckets),
+                  span_hi=max(hi for _, _, hi in plan.buckets))
+    return int(conn.execute(_repeat_statement(shape), params).scalar_one() or 0)

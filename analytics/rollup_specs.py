@@ -19,6 +19,7 @@ from sqlalchemy.sql.selectable import FromClause
 from analytics.store.models import Complaint, Conversation, Message, Order, Return, Review
 from analytics.store.rollup_models import (
     NULL_KEY,
+    REPEAT_TABLES,
     RollupComplaints,
     RollupConversations,
     RollupFrt,
@@ -55,11 +56,17 @@ class RollupSpec:
     where: tuple[ColumnElement, ...] = ()
     grains: tuple[str, ...] = (HOUR, DAY, MONTH)  # finest first; coarser grains are sums of the finer
     value_dims: frozenset[str] = frozenset()  # numeric dimensions, never NULL (``where`` excludes NULL)
+    day_dims: frozenset[str] = frozenset()  # timestamps stored as their UTC day, never NULL
 
-    def keys(self) -> list[ColumnElement]:
+    def keys(self, dialect: str) -> list[ColumnElement]:
         """The raw expressions of the dimensions as stored: a NULL text dimension becomes ``''``."""
-        return [expr if name in self.value_dims else func.coalesce(expr, literal(NULL_KEY))
-                for name, expr in self.dims.items()]
+        out = []
+        for name, expr in self.dims.items():
+            if name in self.day_dims:
+                out.append(bucket_expr(expr, DAY, dialect))
+            else:
+                out.append(expr if name in self.value_dims else func.coalesce(expr, literal(NULL_KEY)))
+        return out
 
     def coerce(self, name: str, value: object) -> int | float:
         if value is None:
@@ -127,6 +134,16 @@ def _build_specs() -> dict[str, RollupSpec]:
         specs.append(RollupSpec(kind, table.__table__, CONV, CONV.c.started_at, CONV.c.conversation_id,
                                 {**dims, "v": frt}, {"n": func.count()}, where=(frt.is_not(None),),
                                 grains=(DAY, MONTH), value_dims=frozenset({"v"})))
+    # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).
+    order_day = (DAY, MONTH)
+    for kind, table in REPEAT_TABLES.items():
+        dim = kind.split("_")[1] if kind.count("_") == 2 else None
+        k = kind[-1]
+        pointer = ORDER.c[f"prev{k}_{dim}_at" if dim else f"prev{k}_at"]
+        dims = {dim: ORDER.c[dim]} if dim else {}
+        specs.append(RollupSpec(kind, table, ORDER, ORDER.c.created_at, ORDER.c.order_id, {**dims, "pday": pointer},
+                                {"n": func.count()}, where=(pointer.is_not(None),), grains=order_day,
+                                day_dims=frozenset({"pday"})))
     return {spec.kind: spec for spec in specs}
 
 
@@ -140,7 +157,7 @@ AFFECTED: dict[str, tuple[str, ...]] = {
     "conversations": ("conversations", *FRT_HISTS, "complaints", "messages"),
     "messages": ("messages", "conversations", *FRT_HISTS),
     "complaints": ("complaints",),
-    "orders": ("orders", "returns"),
+    "orders": ("orders", "returns", *REPEAT_TABLES),
     "returns": ("returns",),
     "reviews": ("reviews",),
 }

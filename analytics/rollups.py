@@ -50,13 +50,15 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Join
 
+from analytics import repeat_orders
 from analytics import rollup_delta as delta
-from analytics.rollup_read import breakdown, disabled, is_ready, quantiles, top, totals
+from analytics.rollup_read import breakdown, disabled, is_ready, quantiles, repeat_count, top, totals
 from analytics.rollup_specs import (
     AFFECTED,
     CONV,
     LINKS,
     MSG,
+    ORDER,
     SPECS,
     RollupSpec,
     bucket_expr,
@@ -64,14 +66,15 @@ from analytics.rollup_specs import (
     merge_ranges,
     step,
 )
-from analytics.store.rollup_models import RollupState
+from analytics.store.rollup_models import REPEAT_TABLES, RollupState
 
 log = logging.getLogger(__name__)
 
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
+REPEAT_KINDS = frozenset(REPEAT_TABLES)
 __all__ = ["KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
-           "quantiles", "rebuild", "refresh", "top", "totals"]
+           "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -100,7 +103,7 @@ def _raw_select(spec: RollupSpec, dialect: str, where: list[ColumnElement]) -> A
     """The finest buckets of ``spec`` straight from raw rows."""
     finest = spec.grains[0]
     bucket = bucket_expr(spec.time, finest, dialect)
-    dims = spec.keys()
+    dims = spec.keys(dialect)
     return (select(literal_column(f"'{finest}'"), bucket, *dims, *spec.measures.values())
             .select_from(spec.source).where(*spec.where, *where).group_by(bucket, *dims))
 
@@ -141,10 +144,17 @@ def _derive(conn: Connection, spec: RollupSpec, grain: str, finer: str, buckets:
 
 def refresh(conn: Connection, kind: str, hours: Collection[datetime]) -> None:
     """Recompute, for the UTC hours containing ``hours``, every rollup counting the raw rows of ``kind``
-    (``conversations`` also refreshes the first-response histograms), with their days and months."""
+    (``conversations`` also refreshes the first-response histograms), with their days and months.
+    The 复购率 rollups of ``orders`` are rebuilt whole (a predecessor can move in any hour)."""
     raw = SPECS[kind].id_column.table
+    predecessors_current = False
     for spec in SPECS.values():
-        if spec.id_column.table is raw:
+        if spec.id_column.table is not raw:
+            continue
+        if spec.kind in REPEAT_KINDS:  # a changed order moves the predecessors of later orders, in any hour
+            _rebuild(conn, spec, predecessors_current)
+            predecessors_current = True
+        else:
             _refresh_spec(conn, spec, hours)
 
 
@@ -158,8 +168,12 @@ def _refresh_spec(conn: Connection, spec: RollupSpec, hours: Collection[datetime
         _derive(conn, spec, grain, finer, starts)
 
 
-def _rebuild(conn: Connection, spec: RollupSpec) -> int:
+def _rebuild(conn: Connection, spec: RollupSpec, predecessors_current: bool = False) -> int:
+    """Recompute one rollup from raw rows; a 复购率 rollup first recomputes every order's predecessors
+    unless the caller just did."""
     table = spec.table
+    if spec.kind in REPEAT_KINDS and not predecessors_current:
+        repeat_orders.recompute(conn, None)
     conn.execute(delete(table))
     conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [])))
     for finer, grain in zip(spec.grains, spec.grains[1:], strict=False):
@@ -173,9 +187,11 @@ def rebuild(engine: Engine, kind: str | None = None) -> dict[str, int]:
     if kind is not None and kind not in SPECS:
         raise ValueError(f"未知的汇总类型 {kind!r}，可选: {', '.join(KINDS)}")
     counts: dict[str, int] = {}
+    predecessors_current = False
     for name in [kind] if kind else KINDS:
         with engine.begin() as conn:
-            counts[name] = _rebuild(conn, SPECS[name])
+            counts[name] = _rebuild(conn, SPECS[name], predecessors_current)
+        predecessors_current = predecessors_current or name in REPEAT_KINDS
         log.info("rollup %s rebuilt: %d rows", name, counts[name])
     return counts
 
@@ -192,16 +208,20 @@ class Pending:
 
     selectors: dict[str, tuple[ColumnElement, set[str]]] = field(default_factory=dict)
     old_hours: dict[str, set[datetime]] = field(default_factory=dict)
+    customers: set[str] = field(default_factory=set)  # whose orders' predecessors to recompute (复购率)
+    repeat_orders: set[str] | None = None  # their stored orders, before the batch
 
 
 def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
     return {row[spec.id_column.name] for row in rows if row.get(spec.id_column.name) is not None}
 
 
-def _selector(conn: Connection, kind: str, target: str,
-              rows: list[Mapping[str, Any]]) -> tuple[ColumnElement, set[str]]:
+def _selector(conn: Connection, kind: str, target: str, rows: list[Mapping[str, Any]],
+              pending: Pending) -> tuple[ColumnElement, set[str]]:
     """The ``target`` rows a batch of ``kind`` can change, as (column, ids)."""
     own, spec = SPECS[kind], SPECS[target]
+    if target in REPEAT_KINDS:
+        return ORDER.c.order_id, _repeat_selection(conn, rows, pending)
     if spec.id_column.table is own.id_column.table:  # new rows, and rows whose time, dimensions or values change
         return own.id_column, _changed(conn, own, rows, _inputs(spec))
     if spec.id_column.table is CONV:  # messages move the derived first response of old and new conversations
@@ -211,6 +231,19 @@ def _selector(conn: Connection, kind: str, target: str,
     # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel).
     borrowed = [c for c in spec.dims.values() if c.table is own.id_column.table]
     return LINKS[target], _changed(conn, own, rows, borrowed)
+
+
+def _repeat_selection(conn: Connection, rows: list[Mapping[str, Any]], pending: Pending) -> set[str]:
+    """Every order of the customers an orders batch touches (their predecessors can move), once per batch;
+    the customers are kept for :func:`after_batch` to recompute."""
+    if pending.repeat_orders is None:
+        changed = _changed(conn, SPECS["orders"], rows, [ORDER.c.created_at, ORDER.c.customer_id, ORDER.c.channel,
+                                                         ORDER.c.product])
+        customers = {row["customer_id"] for row in rows if row.get("order_id") in changed and row.get("customer_id")}
+        customers |= delta.rows_in(conn, ORDER.c.customer_id, ORDER.c.order_id, changed)  # ones they leave
+        pending.customers = customers
+        pending.repeat_orders = delta.rows_in(conn, ORDER.c.order_id, ORDER.c.customer_id, customers)
+    return pending.repeat_orders
 
 
 def _inputs(spec: RollupSpec) -> list[Column[Any]]:
@@ -270,7 +303,7 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
     for target in AFFECTED[kind]:
         if is_ready(conn, target):
             _restart_if_emptied(conn, SPECS[target])
-            column, ids = pending.selectors[target] = _selector(conn, kind, target, rows)
+            column, ids = pending.selectors[target] = _selector(conn, kind, target, rows, pending)
             pending.old_hours[target] = delta.shift(conn, SPECS[target], column, ids, -1)
     return pending
 
@@ -278,14 +311,20 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
 def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
                 touched_conversations: Collection[str] = ()) -> None:
     """Call inside the batch transaction, after the upsert: puts the new sums in; drops emptied buckets."""
+    if pending.repeat_orders is not None:  # predecessors first: the 复购率 rollups are added back from them
+        repeat_orders.recompute(conn, pending.customers)
+    predecessors_current = pending.repeat_orders is not None
     for target in AFFECTED.get(kind, ()):
         spec = SPECS[target]
         if target not in pending.selectors:
             if spec.id_column.table is SPECS[kind].id_column.table and not is_ready(conn, target):
                 log.info("building rollup %s from the existing rows", target)  # first import of this kind
-                _rebuild(conn, spec)
+                _rebuild(conn, spec, predecessors_current)
+                predecessors_current = predecessors_current or target in REPEAT_KINDS
             continue
         column, ids = pending.selectors[target]
+        if target in REPEAT_KINDS:  # the batch's new orders too: they were not stored before the write
+            ids = ids | delta.rows_in(conn, ORDER.c.order_id, ORDER.c.customer_id, pending.customers)
         delta.shift(conn, spec, column, ids, +1)
         delta.prune(conn, spec, pending.old_hours[target])
         if spec.id_column.table is CONV:  # the import recomputed these; all should have been selected above

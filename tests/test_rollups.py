@@ -115,9 +115,11 @@ def _changes(rows: md.Rows, seed: int) -> dict[str, list[dict]]:
         out["complaints"].append(dict(k, created_at=moved(k["created_at"]), channel=rnd.choice(md.CHANNELS),
                                       category=rnd.choice(md.CATEGORIES),
                                       conversation_id=rnd.choice([None, rnd.choice(conv_ids)])))
-    for o in rnd.sample(rows.orders, len(rows.orders) // 5):
+    customers = sorted({o["customer_id"] for o in rows.orders})
+    for o in rnd.sample(rows.orders, len(rows.orders) // 5):  # some move to another customer (复购率 predecessors)
         out["orders"].append(dict(o, created_at=moved(o["created_at"]), channel=rnd.choice(md.CHANNELS),
-                                  amount_fen=rnd.randrange(100, 50000)))
+                                  amount_fen=rnd.randrange(100, 50000),
+                                  customer_id=rnd.choice([o["customer_id"], rnd.choice(customers)])))
     for r in rnd.sample(rows.returns, len(rows.returns) // 4):
         out["returns"].append(dict(r, created_at=moved(r["created_at"]), reason=rnd.choice(["色差", None])))
     for v in rnd.sample(rows.reviews, len(rows.reviews) // 4):
@@ -233,6 +235,9 @@ def _assert_rollups_answer(engine: Engine) -> None:
         for kind, flt in (("frt_hist", {}), ("frt_hist_channel", {"channel": "淘宝"}),
                           ("frt_hist_shop", {"shop": "旗舰店"}), ("frt_hist_agent", {"agent": "小王"})):
             assert rollups.quantiles(conn, kind, start, end, flt, ((1, 2),)) is not None, kind
+        for kind, flt in (("repeat_1", {}), ("repeat_2", {}), ("repeat_channel_1", {"channel": "淘宝"}),
+                          ("repeat_product_2", {"product": "羽绒服"})):
+            assert rollups.repeat_count(conn, kind, start, end, flt) is not None, kind
 
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple]]:

@@ -84,6 +84,13 @@ class Order(SQLModel, table=True):
         Index("ix_order_customer_created", "customer_id", "created_at"),
         Index("ix_order_channel_created", "channel", "created_at"),
         Index("ix_order_product_created", "product", "created_at"),
+        # 复购率 reads orders by their predecessors' times (analytics.repeat_orders, migration 0007).
+        Index("ix_order_prev1", "prev1_at", "created_at"),
+        Index("ix_order_prev2", "prev2_at", "created_at"),
+        Index("ix_order_prev1_channel", "channel", "prev1_channel_at", "created_at"),
+        Index("ix_order_prev2_channel", "channel", "prev2_channel_at", "created_at"),
+        Index("ix_order_prev1_product", "product", "prev1_product_at", "created_at"),
+        Index("ix_order_prev2_product", "product", "prev2_product_at", "created_at"),
     )
 
     order_id: str = Field(primary_key=True, max_length=128)
@@ -95,6 +102,15 @@ class Order(SQLModel, table=True):
     amount_fen: int | None = None
     quantity: int | None = None
     attrs: dict | None = _json()
+    # Derived, never imported: the times of the same customer's previous and second-previous order, overall
+    # and within the same channel / product (order: created_at, then order_id). Kept by
+    # analytics.repeat_orders; they make 复购率 a sum (see analytics/repeat_orders.py).
+    prev1_at: datetime | None = None
+    prev2_at: datetime | None = None
+    prev1_channel_at: datetime | None = None
+    prev2_channel_at: datetime | None = None
+    prev1_product_at: datetime | None = None
+    prev2_product_at: datetime | None = None
 
 
 class Return(SQLModel, table=True):

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from analytics.store.models import Complaint, Conversation, Return
 
@@ -175,6 +176,23 @@ class RollupFrtAgent(SQLModel, table=True):
     bucket: datetime = Field(primary_key=True)
     v: float = Field(primary_key=True)
     n: int = 0
+
+
+def _repeat_table(name: str, dim: tuple[str, int] | None) -> Table:
+    """Orders per (bucket of the order, UTC day of its k-th previous order) — see analytics.repeat_orders."""
+    dims = [Column(dim[0], String(dim[1]), primary_key=True, nullable=False)] if dim else []
+    return Table(name, SQLModel.metadata,
+                 Column("grain", String(1), primary_key=True, nullable=False), *dims,
+                 Column("bucket", UTCDateTime(), primary_key=True, nullable=False),
+                 Column("pday", UTCDateTime(), primary_key=True, nullable=False),
+                 Column("n", Integer(), nullable=False), sqlite_with_rowid=False)
+
+
+# 复购率: one table per (filter dimension, k ∈ {1, 2}); the dimension leads the key like the histograms.
+REPEAT_TABLES: dict[str, Table] = {
+    f"repeat{'_' + dim[0] if dim else ''}_{k}": _repeat_table(f"rollup_repeat{'_' + dim[0] if dim else ''}_{k}", dim)
+    for dim in (None, ("channel", 64), ("product", 256)) for k in (1, 2)
+}
 
 
 class RollupState(SQLModel, table=True):

@@ -142,7 +142,10 @@ def _build_specs() -> dict[str, RollupSpec]:
         pointer = ORDER.c[f"prev{k}_{dim}_at" if dim else f"prev{k}_at"]
         dims = {dim: ORDER.c[dim]} if dim else {}
         specs.append(RollupSpec(kind, table, ORDER, ORDER.c.created_at, ORDER.c.order_id, {**dims, "pday": pointer},
-                                {"n": func.count()}, where=(pointer.is_not(None),), grains=order_day,
+                                # coalesce(): not a range on the predecessor indexes, so raw edge rows are
+                                # found by time (SQLite would walk ix_order_prev* for "IS NOT NULL")
+                                {"n": func.count()}, where=(func.coalesce(pointer, pointer).is_not(None),),
+                                grains=order_day,
                                 day_dims=frozenset({"pday"})))
     return {spec.kind: spec for spec in specs}
 

@@ -30,6 +30,7 @@ import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -66,6 +67,7 @@ from analytics.rollup_specs import (
     merge_ranges,
     step,
 )
+from analytics.store.db import refresh_statistics
 from analytics.store.rollup_models import REPEAT_TABLES, RollupState
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,7 @@ def rebuild(engine: Engine, kind: str | None = None) -> dict[str, int]:
             counts[name] = _rebuild(conn, SPECS[name], predecessors_current)
         predecessors_current = predecessors_current or name in REPEAT_KINDS
         log.info("rollup %s rebuilt: %d rows", name, counts[name])
+    refresh_statistics(engine)
     return counts
 
 
@@ -210,6 +213,7 @@ class Pending:
     old_hours: dict[str, set[datetime]] = field(default_factory=dict)
     customers: set[str] = field(default_factory=set)  # whose orders' predecessors to recompute (复购率)
     repeat_orders: set[str] | None = None  # their stored orders, before the batch
+    stored: dict[Any, dict[str, Any]] | None = None  # the batch rows as stored before it, watched columns only
 
 
 def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -217,28 +221,61 @@ def _ids(spec: RollupSpec, rows: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 def _selector(conn: Connection, kind: str, target: str, rows: list[Mapping[str, Any]],
-              pending: Pending) -> tuple[ColumnElement, set[str]]:
-    """The ``target`` rows a batch of ``kind`` can change, as (column, ids)."""
+              pending: Pending) -> tuple[ColumnElement, set[str], set[str]]:
+    """The ``target`` rows a batch of ``kind`` can change, as (column, ids, the ids whose rows are already
+    stored — the only ones whose old sums there are to take out)."""
     own, spec = SPECS[kind], SPECS[target]
     if target in REPEAT_KINDS:
-        return ORDER.c.order_id, _repeat_selection(conn, rows, pending)
+        ids = _repeat_selection(conn, kind, rows, pending)
+        return ORDER.c.order_id, ids, ids
     if spec.id_column.table is own.id_column.table:  # new rows, and rows whose time, dimensions or values change
-        return own.id_column, _changed(conn, own, rows, _inputs(spec))
+        stored = _stored(conn, kind, rows, pending)
+        ids = _changed(stored, own, rows, _inputs(spec))
+        return own.id_column, ids, ids & stored.keys()
     if spec.id_column.table is CONV:  # messages move the derived first response of old and new conversations
         moved_from = delta.rows_in(conn, MSG.c.conversation_id, MSG.c.message_id, _ids(own, rows))
         linked = {row["conversation_id"] for row in rows if row.get("conversation_id")} | moved_from
-        return CONV.c.conversation_id, _derivable(conn, linked)
-    # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel).
+        ids = _derivable(conn, linked)
+        return CONV.c.conversation_id, ids, ids
+    # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel): a new
+    # conversation can have complaints already, so every selected id is subtracted.
     borrowed = [c for c in spec.dims.values() if c.table is own.id_column.table]
-    return LINKS[target], _changed(conn, own, rows, borrowed)
+    ids = _changed(_stored(conn, kind, rows, pending), own, rows, borrowed)
+    return LINKS[target], ids, ids
 
 
-def _repeat_selection(conn: Connection, rows: list[Mapping[str, Any]], pending: Pending) -> set[str]:
+@lru_cache(maxsize=16)
+def _watched(kind: str) -> tuple[Column[Any], ...]:
+    """Every column of ``kind``'s raw table that one of the rollups it affects depends on."""
+    own = SPECS[kind].id_column.table
+    found: dict[str, Column[Any]] = {}
+    for target in AFFECTED[kind]:
+        spec = SPECS[target]
+        columns = (_inputs(spec) if spec.id_column.table is own
+                   else [c for c in spec.dims.values() if isinstance(c, Column) and c.table is own])
+        for column in columns:
+            found.setdefault(column.name, column)
+    if kind == "orders":
+        for name in ("created_at", "customer_id", "channel", "product"):
+            found.setdefault(name, ORDER.c[name])
+    return tuple(found.values())
+
+
+def _stored(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending) -> dict[Any, dict[str, Any]]:
+    """The batch's rows as stored before the write (watched columns), read once per batch."""
+    if pending.stored is None:
+        own, columns = SPECS[kind], _watched(kind)
+        pending.stored = {found[0]: dict(zip([c.name for c in columns], found[1:], strict=True))
+                          for found in delta.rows_of(conn, own.id_column, list(columns), _ids(own, rows))}
+    return pending.stored
+
+
+def _repeat_selection(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending) -> set[str]:
     """Every order of the customers an orders batch touches (their predecessors can move), once per batch;
     the customers are kept for :func:`after_batch` to recompute."""
     if pending.repeat_orders is None:
-        changed = _changed(conn, SPECS["orders"], rows, [ORDER.c.created_at, ORDER.c.customer_id, ORDER.c.channel,
-                                                         ORDER.c.product])
+        changed = _changed(_stored(conn, kind, rows, pending), SPECS["orders"], rows,
+                           [ORDER.c.created_at, ORDER.c.customer_id, ORDER.c.channel, ORDER.c.product])
         customers = {row["customer_id"] for row in rows if row.get("order_id") in changed and row.get("customer_id")}
         customers |= delta.rows_in(conn, ORDER.c.customer_id, ORDER.c.order_id, changed)  # ones they leave
         pending.customers = customers
@@ -261,17 +298,15 @@ def _inputs(spec: RollupSpec) -> list[Column[Any]]:
     return list(found.values())
 
 
-def _changed(conn: Connection, own: RollupSpec, rows: list[Mapping[str, Any]], columns: list[Column[Any]]) -> set[str]:
+def _changed(stored: Mapping[Any, Mapping[str, Any]], own: RollupSpec, rows: list[Mapping[str, Any]],
+             columns: list[Column[Any]]) -> set[str]:
     """Ids of batch rows that are new or give one of ``columns`` a new value. An unchanged re-import
     (overlapping daily exports) therefore costs the rollups nothing."""
-    ids = _ids(own, rows)
-    before = {found[0]: tuple(found[1:]) for found in delta.rows_of(conn, own.id_column, columns, ids)}
     changed = set()
     for row in rows:
         key = row.get(own.id_column.name)
-        old = before.get(key)
-        if key is not None and (old is None or any(c.name in row and row[c.name] != v
-                                                   for c, v in zip(columns, old, strict=True))):
+        old = stored.get(key)
+        if key is not None and (old is None or any(c.name in row and row[c.name] != old[c.name] for c in columns)):
             changed.add(key)
     return changed
 
@@ -303,8 +338,9 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
     for target in AFFECTED[kind]:
         if is_ready(conn, target):
             _restart_if_emptied(conn, SPECS[target])
-            column, ids = pending.selectors[target] = _selector(conn, kind, target, rows, pending)
-            pending.old_hours[target] = delta.shift(conn, SPECS[target], column, ids, -1)
+            column, ids, stored = _selector(conn, kind, target, rows, pending)
+            pending.selectors[target] = (column, ids)
+            pending.old_hours[target] = delta.shift(conn, SPECS[target], column, stored, -1)
     return pending
 
 

@@ -16,6 +16,7 @@ from analytics.ingest.readers import RawRow, open_source
 from analytics.ingest.rejects import RejectSink
 from analytics.ingest.results import ImportResult, IngestError
 from analytics.ingest.schema import KINDS, SPECS, BadRow, KindSpec, RowPlan, compile_plan
+from analytics.store.db import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def import_file(
         raise IngestError(f"{path.name} 只有表头，没有数据行", f"{path.name} has a header but no data rows")
     log.info("imported %s from %s: %d new, %d updated, %d rejected", kind, path, result.accepted,
              result.updated, result.rejected)
+    if result.accepted or result.updated:
+        refresh_statistics(engine)
     return result
 
 

@@ -62,6 +62,20 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Refresh the query planner's statistics after a bulk write (a file import, a rollup rebuild).
+
+    Without them SQLite plans from fixed guesses and can walk a whole-year index for a minute's rows
+    (measured: 复购率 0.3 s instead of 13 ms at 5M orders). SQLite: ``ANALYZE`` with
+    ``analysis_limit`` so it samples a few hundred rows per index (milliseconds at any size);
+    PostgreSQL: ``ANALYZE``, which samples too (autovacuum would get there later).
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=400")
+        conn.exec_driver_sql("ANALYZE")
+
+
 def open_database(url: str, *, echo: bool = False) -> Engine:
     """Create the engine and apply migrations: what every entry point calls on start."""
     engine = make_engine(url, echo=echo)

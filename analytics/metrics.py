@@ -159,16 +159,16 @@ def _frt(conn: Connection, start: datetime, end: datetime, filters: dict[str, st
                         {"median": median, "p90": p90, "within_30s": _ratio(n_fast, n)})
 
 
-# The first-response histogram rollup that answers a filter set (one filter at most, see rollup_specs).
-_FRT_HISTS = {(): "frt_hist", ("channel",): "frt_hist_channel", ("shop",): "frt_hist_shop",
-              ("agent",): "frt_hist_agent"}
-
-
 def _frt_quantiles(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
                    col: ColumnElement, where: list, n: int) -> tuple[float | None, float | None]:
-    """Median and P90: off the histogram rollup when one fits the filters, else sorted raw values."""
-    kind = _FRT_HISTS.get(tuple(sorted(filters)))
-    found = rollups.quantiles(conn, kind, start, end, filters, ((1, 2), (9, 10))) if kind else None
+    """Median and P90: off the histogram rollup when the filters are none or one of 渠道/店铺/客服, else
+    sorted raw values."""
+    found = None
+    if not filters:
+        found = rollups.quantiles(conn, "frt_hist", start, end, {"dim": "all", "key": rollups.FRT_ALL}, ((1, 2), (9, 10)))
+    elif len(filters) == 1 and next(iter(filters)) in ("channel", "shop", "agent"):
+        (dim, value), = filters.items()
+        found = rollups.quantiles(conn, "frt_hist", start, end, {"dim": dim, "key": value}, ((1, 2), (9, 10)))
     if found is not None:
         return found[1][0], found[1][1]
     return percentile(conn, col, where, n, 0.5), percentile(conn, col, where, n, 0.9)

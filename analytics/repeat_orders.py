@@ -41,9 +41,8 @@ POINTERS: dict[str, tuple[int, tuple[str, ...]]] = {
 }
 
 
-def _statement(dialect: str, some: bool) -> Any:
-    """``UPDATE orders SET prev… = lag(created_at, k) OVER (…)`` for the orders of ``:ids`` (or all),
-    writing only rows whose predecessors actually change."""
+def _fresh(dialect: str, some: bool) -> Any:
+    """Every order's predecessors as they should be, for the orders of the customers ``:ids`` (or all)."""
     order_by = (ORDER.c.created_at, ORDER.c.order_id)
     lags = [func.lag(ORDER.c.created_at, k).over(partition_by=[ORDER.c.customer_id, *[ORDER.c[c] for c in extra]],
                                                  order_by=order_by).label(name)
@@ -51,10 +50,28 @@ def _statement(dialect: str, some: bool) -> Any:
     found = select(ORDER.c.order_id.label("oid"), *lags)
     if some:
         found = found.where(one_of(ORDER.c.customer_id, dialect))
-    fresh = found.subquery("fresh")
-    return (update(ORDER).where(ORDER.c.order_id == fresh.c.oid,
-                                or_(*[ORDER.c[name].is_distinct_from(fresh.c[name]) for name in POINTERS]))
+    return found.subquery("fresh")
+
+
+def _differs(fresh: Any) -> Any:
+    return or_(*[ORDER.c[name].is_distinct_from(fresh.c[name]) for name in POINTERS])
+
+
+def _statement(dialect: str, some: bool) -> Any:
+    """``UPDATE orders SET prev… = lag(created_at, k) OVER (…)``, writing only rows whose predecessors change."""
+    fresh = _fresh(dialect, some)
+    return (update(ORDER).where(ORDER.c.order_id == fresh.c.oid, _differs(fresh))
             .values({name: fresh.c[name] for name in POINTERS}))
+
+
+def moved(conn: Connection, customers: Collection[str]) -> set[str]:
+    """Orders of ``customers`` whose stored predecessors are no longer right (before :func:`recompute`)."""
+    if not customers:
+        return set()
+    dialect = conn.dialect.name
+    fresh = _fresh(dialect, True)
+    stmt = select(ORDER.c.order_id).select_from(ORDER.join(fresh, ORDER.c.order_id == fresh.c.oid)).where(_differs(fresh))
+    return {oid for (oid,) in conn.execute(stmt, {"ids": ids_param(dialect, customers)})}
 
 
 def recompute(conn: Connection, customers: Collection[str] | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table, case, func, literal, literal_column
+from sqlalchemy import Table, case, func, literal, literal_column, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -23,9 +23,6 @@ from analytics.store.rollup_models import (
     RollupComplaints,
     RollupConversations,
     RollupFrt,
-    RollupFrtAgent,
-    RollupFrtChannel,
-    RollupFrtShop,
     RollupMessages,
     RollupOrders,
     RollupReturns,
@@ -40,6 +37,10 @@ RETURN = Return.__table__
 REVIEW = Review.__table__
 
 HOUR, DAY, MONTH = "h", "d", "m"
+# The rows each conversation contributes to the first-response histogram: overall, and per filter.
+FRT_DIMS = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", "channel", "shop", "agent")]
+                     ).subquery("frt_dims")
+FRT_ALL = "*"  # the key of the overall rows (dim 'all'); a NULL channel/shop/agent is '' like everywhere
 COARSE_TO_FINE = (MONTH, DAY, HOUR)
 
 
@@ -123,17 +124,17 @@ def _build_specs() -> dict[str, RollupSpec]:
             where=(MSG.c.sender == "customer", MSG.c.sentiment.is_not(None)),
         ),
     ]
-    # First-response histograms: conversations counted per exact first-response value, so the median and
-    # P90 of any window are read off a cumulative sum (see rollup_read.quantiles). One table per filter
-    # the command takes alone (none, 渠道, 店铺, 客服): with every dimension in one key the hour and day
-    # buckets would hold nearly one row per conversation. Day and month grains only: an hour holds too few
-    # conversations to share values, and up to a day of edge rows is a cheap index range.
-    for kind, table, dim in (("frt_hist", RollupFrt, None), ("frt_hist_channel", RollupFrtChannel, "channel"),
-                             ("frt_hist_shop", RollupFrtShop, "shop"), ("frt_hist_agent", RollupFrtAgent, "agent")):
-        dims = {dim: CONV.c[dim]} if dim else {}
-        specs.append(RollupSpec(kind, table.__table__, CONV, CONV.c.started_at, CONV.c.conversation_id,
-                                {**dims, "v": frt}, {"n": func.count()}, where=(frt.is_not(None),),
-                                grains=(DAY, MONTH), value_dims=frozenset({"v"})))
+    # First-response histogram: conversations counted per exact first-response value, so the median and
+    # P90 of any window are read off a running count (see rollup_read.quantiles). Each conversation is
+    # counted once overall and once under each single filter it can be asked with (渠道, 店铺, 客服) — a
+    # cross join with FRT_DIMS, so one pass over a batch's conversations maintains all four. Keyed by all
+    # three dimensions at once, a day bucket would hold nearly one row per conversation. Day and month
+    # grains only: an hour rarely repeats a value, and up to a day of edge rows is a cheap index range.
+    key = case(*[(FRT_DIMS.c.dim == literal_column(f"'{d}'"), CONV.c[d]) for d in ("channel", "shop", "agent")],
+               else_=literal_column(f"'{FRT_ALL}'"))
+    specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.join(FRT_DIMS, true()), CONV.c.started_at,
+                            CONV.c.conversation_id, {"dim": FRT_DIMS.c.dim, "key": key, "v": frt}, {"n": func.count()},
+                            where=(frt.is_not(None),), grains=(DAY, MONTH), value_dims=frozenset({"v"})))
     # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).
     order_day = (DAY, MONTH)
     for kind, table in REPEAT_TABLES.items():
@@ -155,10 +156,9 @@ SPECS: dict[str, RollupSpec] = _build_specs()
 # Which rollups a batch of a raw kind can change: its own, and those whose dimensions come from it
 # (a conversation's agent labels its complaints and messages; an order's channel labels its returns;
 # new messages change the derived first response time of their conversations).
-FRT_HISTS = ("frt_hist", "frt_hist_channel", "frt_hist_shop", "frt_hist_agent")
 AFFECTED: dict[str, tuple[str, ...]] = {
-    "conversations": ("conversations", *FRT_HISTS, "complaints", "messages"),
-    "messages": ("messages", "conversations", *FRT_HISTS),
+    "conversations": ("conversations", "frt_hist", "complaints", "messages"),
+    "messages": ("messages", "conversations", "frt_hist"),
     "complaints": ("complaints",),
     "orders": ("orders", "returns", *REPEAT_TABLES),
     "returns": ("returns",),

@@ -57,6 +57,7 @@ from analytics.rollup_read import breakdown, disabled, is_ready, quantiles, repe
 from analytics.rollup_specs import (
     AFFECTED,
     CONV,
+    FRT_ALL,
     LINKS,
     MSG,
     ORDER,
@@ -75,7 +76,7 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
+__all__ = ["FRT_ALL", "KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
@@ -211,8 +212,7 @@ class Pending:
 
     selectors: dict[str, tuple[ColumnElement, set[str]]] = field(default_factory=dict)
     old_hours: dict[str, set[datetime]] = field(default_factory=dict)
-    customers: set[str] = field(default_factory=set)  # whose orders' predecessors to recompute (复购率)
-    repeat_orders: set[str] | None = None  # their stored orders, before the batch
+    customers: set[str] | None = None  # whose orders' predecessors to recompute (复购率), once per batch
     stored: dict[Any, dict[str, Any]] | None = None  # the batch rows as stored before it, watched columns only
 
 
@@ -225,9 +225,8 @@ def _selector(conn: Connection, kind: str, target: str, rows: list[Mapping[str, 
     """The ``target`` rows a batch of ``kind`` can change, as (column, ids, the ids whose rows are already
     stored — the only ones whose old sums there are to take out)."""
     own, spec = SPECS[kind], SPECS[target]
-    if target in REPEAT_KINDS:
-        ids = _repeat_selection(conn, kind, rows, pending)
-        return ORDER.c.order_id, ids, ids
+    if target in REPEAT_KINDS:  # the batch's own orders here; those whose predecessors move, in after_batch
+        _repeat_customers(conn, kind, rows, pending)
     if spec.id_column.table is own.id_column.table:  # new rows, and rows whose time, dimensions or values change
         stored = _stored(conn, kind, rows, pending)
         ids = _changed(stored, own, rows, _inputs(spec))
@@ -270,17 +269,32 @@ def _stored(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending:
     return pending.stored
 
 
-def _repeat_selection(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending) -> set[str]:
-    """Every order of the customers an orders batch touches (their predecessors can move), once per batch;
-    the customers are kept for :func:`after_batch` to recompute."""
-    if pending.repeat_orders is None:
-        changed = _changed(_stored(conn, kind, rows, pending), SPECS["orders"], rows,
+def _repeat_customers(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending) -> set[str]:
+    """The customers whose orders an orders batch can re-sequence (new orders, and orders that change time,
+    customer, channel or product — old and new customer), once per batch; :func:`after_batch`
+    recomputes their orders' predecessors."""
+    if pending.customers is None:
+        stored = _stored(conn, kind, rows, pending)
+        changed = _changed(stored, SPECS["orders"], rows,
                            [ORDER.c.created_at, ORDER.c.customer_id, ORDER.c.channel, ORDER.c.product])
         customers = {row["customer_id"] for row in rows if row.get("order_id") in changed and row.get("customer_id")}
-        customers |= delta.rows_in(conn, ORDER.c.customer_id, ORDER.c.order_id, changed)  # ones they leave
+        customers |= {stored[i]["customer_id"] for i in changed if i in stored}  # the ones they leave
         pending.customers = customers
-        pending.repeat_orders = delta.rows_in(conn, ORDER.c.order_id, ORDER.c.customer_id, customers)
-    return pending.repeat_orders
+    return pending.customers
+
+
+def _resequence(conn: Connection, pending: Pending) -> None:
+    """复购率 after an orders write: the stored orders whose predecessors move (an order inserted before
+    them, or leaving their customer) leave the rollups with their old predecessors, the predecessors are
+    recomputed, and they come back with the batch's own orders. Appending a customer's newest order
+    moves nobody else's, so a time-ordered export costs little more than its own rows."""
+    assert pending.customers is not None
+    moving = repeat_orders.moved(conn, pending.customers)
+    for target in REPEAT_KINDS & pending.selectors.keys():
+        column, ids = pending.selectors[target]
+        pending.old_hours[target] |= delta.shift(conn, SPECS[target], column, moving - ids, -1)
+        pending.selectors[target] = (column, ids | moving)
+    repeat_orders.recompute(conn, pending.customers)
 
 
 def _inputs(spec: RollupSpec) -> list[Column[Any]]:
@@ -347,9 +361,9 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
 def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
                 touched_conversations: Collection[str] = ()) -> None:
     """Call inside the batch transaction, after the upsert: puts the new sums in; drops emptied buckets."""
-    if pending.repeat_orders is not None:  # predecessors first: the 复购率 rollups are added back from them
-        repeat_orders.recompute(conn, pending.customers)
-    predecessors_current = pending.repeat_orders is not None
+    if pending.customers is not None:
+        _resequence(conn, pending)
+    predecessors_current = pending.customers is not None
     for target in AFFECTED.get(kind, ()):
         spec = SPECS[target]
         if target not in pending.selectors:
@@ -359,8 +373,6 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pend
                 predecessors_current = predecessors_current or target in REPEAT_KINDS
             continue
         column, ids = pending.selectors[target]
-        if target in REPEAT_KINDS:  # the batch's new orders too: they were not stored before the write
-            ids = ids | delta.rows_in(conn, ORDER.c.order_id, ORDER.c.customer_id, pending.customers)
         delta.shift(conn, spec, column, ids, +1)
         delta.prune(conn, spec, pending.old_hours[target])
         if spec.id_column.table is CONV:  # the import recomputed these; all should have been selected above

@@ -232,9 +232,9 @@ def _assert_rollups_answer(engine: Engine) -> None:
         for kind in SPECS:
             assert rollups.is_ready(conn, kind), kind
             assert rollups.totals(conn, kind, start, end, {}) is not None, kind
-        for kind, flt in (("frt_hist", {}), ("frt_hist_channel", {"channel": "淘宝"}),
-                          ("frt_hist_shop", {"shop": "旗舰店"}), ("frt_hist_agent", {"agent": "小王"})):
-            assert rollups.quantiles(conn, kind, start, end, flt, ((1, 2),)) is not None, kind
+        for flt in ({"dim": "all", "key": "*"}, {"dim": "channel", "key": "淘宝"}, {"dim": "shop", "key": "旗舰店"},
+                    {"dim": "agent", "key": "小王"}):
+            assert rollups.quantiles(conn, "frt_hist", start, end, flt, ((1, 2),)) is not None, flt
         for kind, flt in (("repeat_1", {}), ("repeat_2", {}), ("repeat_channel_1", {"channel": "淘宝"}),
                           ("repeat_product_2", {"product": "羽绒服"})):
             assert rollups.repeat_count(conn, kind, start, end, flt) is not None, kind
@@ -436,5 +436,5 @@ def test_frt_histogram_quantiles_equal_the_loop_with_heavy_ties(engine):
             assert r.n == n and _close(r.parts["median"], median) and _close(r.parts["p90"], p90), (start, end, flt)
     known = sorted(c["first_response_seconds"] for c in convs if c["first_response_seconds"] is not None)
     with engine.connect() as conn:
-        n, (median, p90) = rollups.quantiles(conn, "frt_hist", *windows[0], {}, ((1, 2), (9, 10)))
+        n, (median, p90) = rollups.quantiles(conn, "frt_hist", *windows[0], {"dim": "all", "key": "*"}, ((1, 2), (9, 10)))
     assert n == len(known) and _close(median, md.interp(known, 0.5)) and _close(p90, md.interp(known, 0.9))

@@ -4,7 +4,7 @@ One table per source kind. Each row is one bucket of one *grain* — ``h`` (UTC 
 or ``m`` (UTC month) — for one combination of the dimensions the metric filters need. Bucket starts
 are aware datetimes stored in UTC, like every other time in the schema.
 
-The first-response histograms (``rollup_frt*``) also key on the value itself (``v``), day and month grains
+The first-response histogram (``rollup_frt``) also keys on the value itself (``v``), day and month grains
 only: medians and percentiles are not sums, but a histogram of exact values is.
 
 Dimension columns are part of the primary key and never NULL: a NULL dimension is stored as ``''``
@@ -130,49 +130,16 @@ class RollupMessages(SQLModel, table=True):
 
 class RollupFrt(SQLModel, table=True):
     """Conversations per exact first-response value (seconds) — a histogram the median and P90 are read
-    from. Day and month grains only; ``v`` is never NULL (conversations without a first response are not
-    counted)."""
+    from — once for all conversations (``dim='all'``, ``key=''``) and once per channel, shop and agent
+    (``dim`` names the filter, ``key`` its value). Day and month grains only; ``v`` is never NULL
+    (conversations without a first response are not counted)."""
 
     __tablename__ = "rollup_frt"
     __table_args__ = _CLUSTERED
 
     grain: str = Field(primary_key=True, max_length=1)
-    bucket: datetime = Field(primary_key=True)
-    v: float = Field(primary_key=True)
-    n: int = 0
-
-
-# The same histogram per value of one filter dimension. The dimension leads the key (after the grain) so a
-# filtered window is one contiguous key range.
-
-class RollupFrtChannel(SQLModel, table=True):
-    __tablename__ = "rollup_frt_channel"
-    __table_args__ = _CLUSTERED
-
-    grain: str = Field(primary_key=True, max_length=1)
-    channel: str = _dim(64)
-    bucket: datetime = Field(primary_key=True)
-    v: float = Field(primary_key=True)
-    n: int = 0
-
-
-class RollupFrtShop(SQLModel, table=True):
-    __tablename__ = "rollup_frt_shop"
-    __table_args__ = _CLUSTERED
-
-    grain: str = Field(primary_key=True, max_length=1)
-    shop: str = _dim(128)
-    bucket: datetime = Field(primary_key=True)
-    v: float = Field(primary_key=True)
-    n: int = 0
-
-
-class RollupFrtAgent(SQLModel, table=True):
-    __tablename__ = "rollup_frt_agent"
-    __table_args__ = _CLUSTERED
-
-    grain: str = Field(primary_key=True, max_length=1)
-    agent: str = _dim(128)
+    dim: str = Field(primary_key=True, max_length=8)
+    key: str = _dim(128)
     bucket: datetime = Field(primary_key=True)
     v: float = Field(primary_key=True)
     n: int = 0

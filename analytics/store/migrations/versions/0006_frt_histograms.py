@@ -1,4 +1,5 @@
-"""first-response histograms: conversations per exact first-response value, per day and month
+"""first-response histogram: conversations per exact first-response value, per day and month, overall and
+per channel, shop and agent
 
 The median and P90 of 首响 are read from these instead of sorting the raw values of the window. The
 tables start empty and not ready (no ``rollup_state`` row): metrics keep reading raw rows until the next
@@ -16,25 +17,21 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_TABLES = {"rollup_frt": None, "rollup_frt_channel": ("channel", 64), "rollup_frt_shop": ("shop", 128),
-           "rollup_frt_agent": ("agent", 128)}
 
 
 def upgrade() -> None:
-    for name, dim in _TABLES.items():
-        dims = [sa.Column(dim[0], sa.String(length=dim[1]), nullable=False)] if dim else []
-        op.create_table(
-            name,
-            sa.Column("grain", sa.String(length=1), nullable=False),
-            *dims,
-            sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("v", sa.Float(), nullable=False),
-            sa.Column("n", sa.Integer(), nullable=False),
-            sa.PrimaryKeyConstraint("grain", *[c.name for c in dims], "bucket", "v"),
-            sqlite_with_rowid=False,  # rows stored in key order: a window reads contiguous pages
-        )
+    op.create_table(
+        "rollup_frt",
+        sa.Column("grain", sa.String(length=1), nullable=False),
+        sa.Column("dim", sa.String(length=8), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("bucket", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("v", sa.Float(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("grain", "dim", "key", "bucket", "v"),
+        sqlite_with_rowid=False,  # rows stored in key order: a window reads contiguous pages
+    )
 
 
 def downgrade() -> None:
-    for name in reversed(_TABLES):
-        op.drop_table(name)
+    op.drop_table("rollup_frt")

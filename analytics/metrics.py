@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, case, func, literal, select
+from sqlalchemy import Connection, Engine, case, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics import rollups
@@ -144,7 +144,8 @@ def percentile(conn: Connection, column, where: list, n: int, q: float) -> float
     return values[0] + (values[1] - values[0]) * (pos - lo)
 
 
-def _frt(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+def _frt(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
+         headline_only: bool = False) -> MetricResult:
     col = CONV.c.first_response_seconds
     where = [*_conv_where(start, end, filters), col.is_not(None)]
     sums = rollups.totals(conn, "conversations", start, end, filters)
@@ -154,6 +155,8 @@ def _frt(conn: Connection, start: datetime, end: datetime, filters: dict[str, st
     else:
         fast = func.sum(case((col <= 30, 1), else_=0))
         n, mean, n_fast = conn.execute(select(func.count(), func.avg(col), fast).where(*where)).one()
+    if headline_only:  # the mean and n only (trend points): no percentiles
+        return MetricResult("frt", float(mean) if mean is not None else None, n, {"within_30s": _ratio(n_fast, n)})
     median, p90 = _frt_quantiles(conn, start, end, filters, col, where, n)
     return MetricResult("frt", float(mean) if mean is not None else None, n,
                         {"median": median, "p90": p90, "within_30s": _ratio(n_fast, n)})
@@ -180,9 +183,9 @@ def _complaint_where(start: datetime, end: datetime, filters: dict[str, str]) ->
     rest = {k: v for k, v in filters.items() if k not in ("agent", "shop")}
     where += _filter_clause(COMPLAINT, rest, cols)
     conv_filters = {k: v for k, v in filters.items() if k in ("agent", "shop")}
-    if conv_filters:
-        sub = select(CONV.c.conversation_id).where(*_filter_clause(CONV, conv_filters, _conv_filter_cols()))
-        where.append(COMPLAINT.c.conversation_id.in_(sub))
+    if conv_filters:  # EXISTS, not IN (all of an agent's conversations): driven by the complaints' time range
+        where.append(exists().where(CONV.c.conversation_id == COMPLAINT.c.conversation_id,
+                                    *_filter_clause(CONV, conv_filters, _conv_filter_cols())))
     return where
 
 
@@ -216,8 +219,8 @@ def _return_where(start: datetime, end: datetime, filters: dict[str, str]) -> li
     where = [RETURN.c.created_at >= start, RETURN.c.created_at < end]
     if "product" in filters:
         where.append(RETURN.c.product == filters["product"])
-    if "channel" in filters:
-        where.append(RETURN.c.order_id.in_(select(ORDER.c.order_id).where(ORDER.c.channel == filters["channel"])))
+    if "channel" in filters:  # EXISTS, not IN (every order of the channel): driven by the returns' time range
+        where.append(exists().where(ORDER.c.order_id == RETURN.c.order_id, ORDER.c.channel == filters["channel"]))
     extra = set(filters) - {"product", "channel"}
     if extra:
         raise MetricError(extra.pop())
@@ -345,14 +348,19 @@ def find_metric(name: str) -> Metric | None:
     return None
 
 
-def compute(engine: Engine, key: str, start: datetime, end: datetime, filters: dict[str, str] | None = None) -> MetricResult:
-    """Compute metric ``key`` over [start, end) with canonical-column ``filters`` (blocking: run in a thread)."""
+def compute(engine: Engine, key: str, start: datetime, end: datetime, filters: dict[str, str] | None = None,
+            *, headline_only: bool = False) -> MetricResult:
+    """Compute metric ``key`` over [start, end) with canonical-column ``filters`` (blocking: run in a thread).
+
+    ``headline_only``: the value and n are enough (trend points), so 首响 skips its median and P90."""
     metric = METRICS[key]
     filters = dict(filters or {})
     unsupported = [k for k in filters if k not in metric.filters]
     if unsupported:
         raise MetricError(unsupported[0])
     with engine.connect() as conn:
+        if headline_only and key == "frt":
+            return _frt(conn, start, end, filters, headline_only=True)
         return metric.compute(conn, start, end, filters)
 
 
@@ -362,8 +370,14 @@ def distinct_values(engine: Engine, column: str, limit: int = 500) -> list[str]:
         "channel": (CONV, CONV.c.channel), "agent": (CONV, CONV.c.agent), "shop": (CONV, CONV.c.shop),
         "product": (ORDER, ORDER.c.product),
     }[column]
+    kind = "orders" if column == "product" else "conversations"
     with engine.connect() as conn:
-        stmt = select(col).where(col.is_not(None)).distinct().limit(limit)
+        if rollups.is_ready(conn, kind):  # every value has a month bucket: thousands of rows, not millions
+            rollup = rollups.SPECS[kind].table
+            stmt = (select(rollup.c[column]).where(rollup.c.grain == "m", rollup.c[column] != "")
+                    .distinct().limit(limit))
+        else:
+            stmt = select(col).where(col.is_not(None)).distinct().limit(limit)
         return sorted(str(v) for v in conn.execute(stmt).scalars() if v)
 
 

@@ -1,7 +1,7 @@
 """Reading the rollups: a window answered from whole buckets plus raw edge rows, in one statement.
 
 :func:`totals` sums a rollup's measures, :func:`breakdown` gives a total with the top values of several
-dimensions, :func:`top` the top values of one, :func:`quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
+dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
 counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.repeat_orders`). Each returns None when the rollup cannot answer (not
 complete, a filter value of ``''``, no whole hour in the window, or inside :func:`disabled`): the
 caller then computes from raw rows.
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from analytics.rollup_specs import DAY, SPECS, RollupSpec, ceil, cover
+from analytics.rollup_specs import DAY, HOUR, SPECS, RollupSpec, bucket_expr, ceil, cover, floor
 from analytics.store.rollup_models import NULL_KEY, RollupState
 
 STATE = RollupState.__table__
@@ -155,6 +155,70 @@ def _breakdown_statement(shape: Shape, dims: tuple[str, ...], measure: str, limi
     return (select(numbered.c.which, numbered.c.k, numbered.c.v)
             .where(or_(numbered.c.which < 0, and_(numbered.c.rn <= limit, numbered.c.v > 0)))
             .order_by(numbered.c.which, numbered.c.rn))
+
+
+@lru_cache(maxsize=512)
+def _grouped_statement(shape: Shape, dims: tuple[str, ...], measures: tuple[str, ...]) -> Any:
+    spec = SPECS[shape[0]]
+    table = spec.table
+    names = [f"d{i}" for i in range(len(dims))]
+    raw = [func.coalesce(spec.dims[d], literal(NULL_KEY)) for d in dims]
+    parts = [*_bucket_parts(spec, shape, *[table.c[d].label(n) for d, n in zip(dims, names, strict=True)],
+                            *[table.c[m].label(m) for m in measures]),
+             *_edge_parts(spec, shape, *[r.label(n) for r, n in zip(raw, names, strict=True)],
+                          *[spec.measures[m].label(m) for m in measures], group_by=tuple(raw))]
+    both = union_all(*parts).subquery()
+    keys = [both.c[n] for n in names]
+    return select(*keys, *[func.sum(both.c[m]) for m in measures]).group_by(*keys)
+
+
+def grouped(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
+            filters: Mapping[str, str], measures: tuple[str, ...] | None = None
+            ) -> list[tuple[tuple[str, ...], dict[str, int | float]]] | None:
+    """Every combination of ``dims`` values with the sums of ``measures`` (all by default) over the window,
+    NULL values as ``''``; None = answer from raw rows."""
+    spec = SPECS[kind]
+    usable = _usable(conn, spec, start, end, filters)
+    if usable is None:
+        return None
+    shape, params = usable
+    measures = measures or tuple(spec.measures)
+    out = []
+    for row in conn.execute(_grouped_statement(shape, dims, measures), params):
+        keys, values = tuple(str(k) for k in row[:len(dims)]), row[len(dims):]
+        out.append((keys, {m: spec.coerce(m, v) for m, v in zip(measures, values, strict=True)}))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _hourly_statement(kind: str, filters: tuple[str, ...], measure: str, dialect: str) -> Any:
+    spec = SPECS[kind]
+    table = spec.table
+    whole = (select(table.c.bucket.label("b"), table.c[measure].label("v"))
+             .where(table.c.grain == literal_column(f"'{HOUR}'"), table.c.bucket >= bindparam("first"),
+                    table.c.bucket < bindparam("last"), *[table.c[k] == bindparam(f"f_{k}") for k in filters]))
+    hour = bucket_expr(spec.time, HOUR, dialect)
+    edges = [select(hour.label("b"), spec.measures[measure].label("v")).select_from(spec.source)
+             .where(*spec.where, spec.time >= bindparam(lo), spec.time < bindparam(hi),
+                    *[spec.dims[k] == bindparam(f"f_{k}") for k in filters]).group_by(hour)
+             for lo, hi in (("start", "first"), ("last", "end"))]
+    both = union_all(whole, *edges).subquery()
+    return select(both.c.b, func.sum(both.c.v)).group_by(both.c.b)
+
+
+def hourly(conn: Connection, kind: str, start: datetime, end: datetime, filters: Mapping[str, str],
+           measure: str = "n") -> list[tuple[Any, int | float]] | None:
+    """``measure`` per UTC hour of the window (hour-grain rows, the partial edge hours from raw rows), as
+    (hour bucket as stored, sum); None = answer from raw rows. For hour-of-day and weekday profiles."""
+    spec = SPECS[kind]
+    if HOUR not in spec.grains or _usable(conn, spec, start, end, filters) is None:
+        return None
+    first, last = ceil(start, HOUR), floor(end, HOUR)
+    keys = tuple(sorted(filters))
+    params: dict[str, Any] = {"start": start, "first": first, "last": last, "end": end,
+                              **{f"f_{k}": filters[k] for k in keys}}
+    stmt = _hourly_statement(kind, keys, measure, conn.dialect.name)
+    return [(b, spec.coerce(measure, v)) for b, v in conn.execute(stmt, params)]
 
 
 def breakdown(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,

@@ -53,7 +53,17 @@ from sqlalchemy.sql.selectable import Join
 
 from analytics import repeat_orders
 from analytics import rollup_delta as delta
-from analytics.rollup_read import breakdown, disabled, is_ready, quantiles, repeat_count, top, totals
+from analytics.rollup_read import (
+    breakdown,
+    disabled,
+    grouped,
+    hourly,
+    is_ready,
+    quantiles,
+    repeat_count,
+    top,
+    totals,
+)
 from analytics.rollup_specs import (
     AFFECTED,
     CONV,
@@ -76,7 +86,7 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["FRT_ALL", "KINDS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "invalidate", "is_ready",
+__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "grouped", "hourly", "invalidate", "is_ready",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 

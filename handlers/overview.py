@@ -44,8 +44,8 @@ def _compute(ctx: CommandContext) -> dict[str, tuple[MetricResult, MetricResult,
     out = {}
     for key in KEYS:
         flt = {k: v for k, v in ctx.filters.items() if k in METRICS[key].filters}
-        cur = metrics.compute(engine, key, w.start, w.end, flt)
-        prev = metrics.compute(engine, key, w.prev_start, w.prev_end, flt)
+        cur = metrics.compute(engine, key, w.start, w.end, flt, headline_only=True)  # the card shows values only
+        prev = metrics.compute(engine, key, w.prev_start, w.prev_end, flt, headline_only=True)
         points = [v for _t, v, _n in breakdown.series(engine, key, w, granularity, flt)]
         out[key] = (cur, prev, points)
     return out

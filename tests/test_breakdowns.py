@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from analytics import breakdown
+from analytics import breakdown, rollups
 from analytics.periods import resolve_window
 from bot.app import Bot
 from bot.config import Settings
@@ -15,10 +15,13 @@ from tests import metric_data as md
 MONTH = (datetime(2026, 11, 1, tzinfo=md.TZ), md.NOW)
 
 
-@pytest.fixture
-def loaded(engine):
+@pytest.fixture(params=["raw", "rollups"])
+def loaded(engine, request):
+    """The rows loaded directly: answered from raw rows, or from the rollups after a rebuild."""
     rows = md.make_rows()
     md.load(engine, rows)
+    if request.param == "rollups":
+        rollups.rebuild(engine)
     return engine, rows
 
 
@@ -99,3 +102,36 @@ async def test_peak_and_overview(bot, loaded):
     assert reply.ok and reply.charts and reply.charts[0].path.stat().st_size < 300_000
     for name in ["会话量", "满意度", "首响", "解决率", "投诉", "退货率", "差评", "销售"]:
         assert name in reply.text
+
+
+@pytest.mark.parametrize("flt", [{}, {"channel": "淘宝"}, {"product": "羽绒服"}])
+def test_sales_and_product_view_match_loop(loaded, flt):
+    engine, rows = loaded
+    orders = [o for o in rows.orders if MONTH[0] <= o["created_at"] < MONTH[1] and md._match(o, flt)]
+    for dim in ("channel", "product"):
+        totals: dict[str, list[int]] = {}
+        for o in orders:
+            if o[dim] is not None:
+                t = totals.setdefault(o[dim], [0, 0])
+                t[0] += 1
+                t[1] += o["amount_fen"] or 0
+        expected = sorted(((k, n, a / 100) for k, (n, a) in totals.items()), key=lambda r: (-r[2], r[0]))
+        assert breakdown.sales_by(engine, dim, *MONTH, flt) == expected
+    channel_of = {o["order_id"]: o["channel"] for o in rows.orders}
+    view = {r.product: r for r in breakdown.product_view(engine, *MONTH, flt)}
+    for product in {o["product"] for o in rows.orders} | {r["product"] for r in rows.returns}:
+        rets = [r for r in rows.returns if MONTH[0] <= r["created_at"] < MONTH[1] and r["product"] == product
+                and ("product" not in flt or r["product"] == flt["product"])
+                and ("channel" not in flt or channel_of.get(r["order_id"]) == flt["channel"])]
+        revs = [v for v in rows.reviews if MONTH[0] <= v["created_at"] < MONTH[1] and v["product"] == product
+                and "channel" not in flt and md._match(v, flt)]
+        comps = [k for k in rows.complaints if MONTH[0] <= k["created_at"] < MONTH[1] and k["product"] == product
+                 and md._match(k, flt)]
+        sold = [o for o in orders if o["product"] == product]
+        if not (sold or rets or revs or comps):
+            assert product not in view
+            continue
+        r = view[product]
+        assert (r.orders, r.returns, r.reviews, r.complaints) == (len(sold), len(rets), len(revs), len(comps)), product
+        assert r.bad_reviews == sum(1 for v in revs if v["rating"] <= 2)
+        assert r.amount == pytest.approx(sum(o["amount_fen"] or 0 for o in sold) / 100)

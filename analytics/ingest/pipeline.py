@@ -57,7 +57,7 @@ def import_file(
     log.info("imported %s from %s: %d new, %d updated, %d rejected", kind, path, result.accepted,
              result.updated, result.rejected)
     if result.accepted or result.updated:
-        refresh_statistics(engine)
+        refresh_statistics(engine, spec.table.name, result.accepted)
     return result
 
 

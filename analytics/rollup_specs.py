@@ -132,7 +132,7 @@ def _build_specs() -> dict[str, RollupSpec]:
     # grains only: an hour rarely repeats a value, and up to a day of edge rows is a cheap index range.
     key = case(*[(FRT_DIMS.c.dim == literal_column(f"'{d}'"), CONV.c[d]) for d in ("channel", "shop", "agent")],
                else_=literal_column(f"'{FRT_ALL}'"))
-    specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.join(FRT_DIMS, true()), CONV.c.started_at,
+    specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.outerjoin(FRT_DIMS, true()), CONV.c.started_at,
                             CONV.c.conversation_id, {"dim": FRT_DIMS.c.dim, "key": key, "v": frt}, {"n": func.count()},
                             where=(frt.is_not(None),), grains=(DAY, MONTH), value_dims=frozenset({"v"})))
     # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).

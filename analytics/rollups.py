@@ -86,7 +86,8 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "before_batch", "breakdown", "disabled", "grouped", "hourly", "invalidate", "is_ready",
+__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "before_batch", "breakdown", "defer_for_bulk_load",
+           "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
@@ -199,9 +200,13 @@ def rebuild(engine: Engine, kind: str | None = None) -> dict[str, int]:
     """Recompute one rollup (or all) from raw rows, one transaction each; returns rows per rollup."""
     if kind is not None and kind not in SPECS:
         raise ValueError(f"未知的汇总类型 {kind!r}，可选: {', '.join(KINDS)}")
+    return _rebuild_kinds(engine, [kind] if kind else list(KINDS))
+
+
+def _rebuild_kinds(engine: Engine, kinds: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     predecessors_current = False
-    for name in [kind] if kind else KINDS:
+    for name in kinds:
         with engine.begin() as conn:
             counts[name] = _rebuild(conn, SPECS[name], predecessors_current)
         predecessors_current = predecessors_current or name in REPEAT_KINDS
@@ -352,15 +357,39 @@ def _restart_if_emptied(conn: Connection, spec: RollupSpec) -> None:
         conn.execute(delete(spec.table))
 
 
-def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> Pending:
-    """Call first inside the batch transaction, before the upsert: takes the old sums out of the rollups."""
+def defer_for_bulk_load(engine: Engine, kind: str) -> frozenset[str]:
+    """Before importing a file of ``kind``: when its table is empty (a first load), the rollups counting
+    its own rows are emptied, marked not ready and left out of the per-batch upkeep — one rebuild at the
+    end (:func:`finish_bulk_load`) costs less than maintaining them batch by batch. Metrics read raw rows
+    meanwhile. Rollups that only borrow dimensions from ``kind`` keep their per-batch upkeep."""
+    if kind not in AFFECTED:
+        return frozenset()
+    own = SPECS[kind].id_column.table
+    with engine.begin() as conn:
+        if conn.execute(select(literal(1)).select_from(own).limit(1)).first() is not None:
+            return frozenset()
+        deferred = frozenset(t for t in AFFECTED[kind] if SPECS[t].id_column.table is own)
+        invalidate(conn, sorted(deferred))
+    return deferred
+
+
+def finish_bulk_load(engine: Engine, deferred: Collection[str]) -> None:
+    """Rebuild the rollups :func:`defer_for_bulk_load` set aside (also after a failed import: whatever
+    rows were written are counted)."""
+    if deferred:
+        _rebuild_kinds(engine, [k for k in KINDS if k in deferred])
+
+
+def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], skip: Collection[str] = ()) -> Pending:
+    """Call first inside the batch transaction, before the upsert: takes the old sums out of the rollups
+    (except the ``skip`` ones, deferred to a rebuild)."""
     pending = Pending()
     if kind not in AFFECTED:
         return pending
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
     for target in AFFECTED[kind]:
-        if is_ready(conn, target):
+        if target not in skip and is_ready(conn, target):
             _restart_if_emptied(conn, SPECS[target])
             column, ids, stored = _selector(conn, kind, target, rows, pending)
             pending.selectors[target] = (column, ids)
@@ -369,13 +398,15 @@ def before_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]]) -> 
 
 
 def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], pending: Pending,
-                touched_conversations: Collection[str] = ()) -> None:
+                touched_conversations: Collection[str] = (), skip: Collection[str] = ()) -> None:
     """Call inside the batch transaction, after the upsert: puts the new sums in; drops emptied buckets."""
     if pending.customers is not None:
         _resequence(conn, pending)
     predecessors_current = pending.customers is not None
     for target in AFFECTED.get(kind, ()):
         spec = SPECS[target]
+        if target in skip:
+            continue
         if target not in pending.selectors:
             if spec.id_column.table is SPECS[kind].id_column.table and not is_ready(conn, target):
                 log.info("building rollup %s from the existing rows", target)  # first import of this kind

@@ -31,8 +31,9 @@ class Loader:
     """``submit`` validated batches, ``reject`` bad rows; counts go into ``result``."""
 
     def __init__(self, engine: Engine, spec: KindSpec, result: ImportResult, sink: RejectSink | None,
-                 *, enrich: bool, header: list[str] | None):
+                 *, enrich: bool, header: list[str] | None, deferred_rollups: frozenset[str] = frozenset()):
         self.engine, self.spec, self.result, self.sink = engine, spec, result, sink
+        self.deferred_rollups = deferred_rollups  # rebuilt after the file instead of maintained per batch
         self.enrich = enrich and spec.kind in ENRICHERS
         self.header = header
 
@@ -60,11 +61,11 @@ class Loader:
     def _write(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
         kind = self.spec.kind
         with self.engine.begin() as conn:
-            pending = rollups.before_batch(conn, kind, rows)
+            pending = rollups.before_batch(conn, kind, rows, self.deferred_rollups)
             old_terms = keywords.before_batch(conn, kind, rows) if self.enrich else None
             accepted, updated, touched = write_batch(conn, self.spec, rows)
             recompute_first_response(conn, touched)
-            rollups.after_batch(conn, kind, rows, pending, touched)
+            rollups.after_batch(conn, kind, rows, pending, touched, self.deferred_rollups)
             keywords.after_batch(conn, kind, rows, old_terms)
         return accepted, updated
 

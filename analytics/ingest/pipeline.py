@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from analytics import rollups
 from analytics.ingest.loader import Item, Loader
 from analytics.ingest.mapping import Mapping, load_mapping
 from analytics.ingest.readers import RawRow, open_source
@@ -42,15 +43,19 @@ def import_file(
     result = ImportResult(kind)
     with open_source(path, progress=progress, desc=f"导入 {kind}") as source:
         sink = RejectSink(source.header)
+        deferred = frozenset[str]()
         try:
             plan_for = _plans(spec, rules, tz, source.header, "import", strict=True)
-            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich, source.header)
+            deferred = rollups.defer_for_bulk_load(engine, kind)  # a first load: rebuild once at the end
+            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich, source.header, deferred)
         except IngestError as exc:
             result.rejected_path = sink.finish(path)
             raise _partial(exc, result) from exc
         except BaseException:
             sink.close()
             raise
+        finally:
+            rollups.finish_bulk_load(engine, deferred)
     result.rejected_path = sink.finish(path)
     if result.total == 0:
         raise IngestError(f"{path.name} 只有表头，没有数据行", f"{path.name} has a header but no data rows")
@@ -155,8 +160,9 @@ def _run(
     batch_size: int,
     enrich: bool,
     header: list[str] | None = None,
+    deferred_rollups: frozenset[str] = frozenset(),
 ) -> None:
-    loader = Loader(engine, spec, result, sink, enrich=enrich, header=header)
+    loader = Loader(engine, spec, result, sink, enrich=enrich, header=header, deferred_rollups=deferred_rollups)
     batch: list[Item] = []
     for line, raw, problem in rows:
         if problem is None:

@@ -196,8 +196,14 @@ def _top(conn: Connection, column, where: list, limit: int = 5) -> list[tuple[st
     return [(str(k), int(v)) for k, v in conn.execute(stmt)]
 
 
-def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
+                headline_only: bool = False) -> MetricResult:
     where = _complaint_where(start, end, filters)
+    if headline_only:  # the count only: no top lists
+        sums = rollups.totals(conn, "complaints", start, end, filters)
+        n = int(sums["n"]) if sums is not None else conn.execute(
+            select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
+        return MetricResult("complaints", float(n), n, {})
     found = rollups.breakdown(conn, "complaints", ("category", "product"), start, end, filters)
     if found is not None:
         n, tops = found
@@ -227,9 +233,16 @@ def _return_where(start: datetime, end: datetime, filters: dict[str, str]) -> li
     return where
 
 
-def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
+             headline_only: bool = False) -> MetricResult:
     rwhere = _return_where(start, end, filters)
-    found = rollups.breakdown(conn, "returns", ("reason", "product"), start, end, filters)
+    if headline_only:  # the rate only: no top lists
+        sums = rollups.totals(conn, "returns", start, end, filters)
+        found: tuple[int, dict[str, list[tuple[str, int]]]] | None = (
+            (int(sums["n"]), {}) if sums is not None
+            else (conn.execute(select(func.count()).select_from(RETURN).where(*rwhere)).scalar_one(), {}))
+    else:
+        found = rollups.breakdown(conn, "returns", ("reason", "product"), start, end, filters)
     if found is not None:
         n_returns, tops = found
     else:
@@ -352,16 +365,21 @@ def compute(engine: Engine, key: str, start: datetime, end: datetime, filters: d
             *, headline_only: bool = False) -> MetricResult:
     """Compute metric ``key`` over [start, end) with canonical-column ``filters`` (blocking: run in a thread).
 
-    ``headline_only``: the value and n are enough (trend points), so 首响 skips its median and P90."""
+    ``headline_only``: the value and n are enough (trend points), so 首响 skips its median and P90 and
+    投诉/退货率 their top lists."""
     metric = METRICS[key]
     filters = dict(filters or {})
     unsupported = [k for k in filters if k not in metric.filters]
     if unsupported:
         raise MetricError(unsupported[0])
     with engine.connect() as conn:
-        if headline_only and key == "frt":
-            return _frt(conn, start, end, filters, headline_only=True)
+        if headline_only and key in _HEADLINES:
+            return _HEADLINES[key](conn, start, end, filters, headline_only=True)
         return metric.compute(conn, start, end, filters)
+
+
+# Metrics with a cheaper answer when only the value and n are needed (trend points, the /概览 card).
+_HEADLINES: dict[str, Callable[..., MetricResult]] = {"frt": _frt, "complaints": _complaints, "return_rate": _returns}
 
 
 def distinct_values(engine: Engine, column: str, limit: int = 500) -> list[str]:

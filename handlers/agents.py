@@ -77,7 +77,9 @@ def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: li
              f" · 关联投诉 {me.complaints}"]
     if me.rated < ctx.services.min_agent_n:
         lines.append(f"注意：参评 {me.rated} < {ctx.services.min_agent_n}，满意度波动大，仅供参考。")
-    if prev is not None and prev.csat is not None and me.csat is not None:
+    if prev is not None and prev.csat is not None and me.csat is not None and prev.rated < ctx.services.min_agent_n:
+        lines.append(f"上期参评仅 {prev.rated} 条（< {ctx.services.min_agent_n}），不做环比。")
+    elif prev is not None and prev.csat is not None and me.csat is not None:
         delta = (me.csat - prev.csat) * 100
         lines.append(f"满意度较上期 {'↑' if delta > 0 else '↓' if delta < 0 else '→'} {abs(delta):.1f} 个百分点"
                      f"（{fmt_pct(prev.csat)} → {fmt_pct(me.csat)}）")

@@ -95,6 +95,16 @@ async def test_agent_profile_and_unknown_agent(bot):
     assert not reply.ok and "小王" in reply.text
 
 
+async def test_agent_profile_compares_only_with_enough_ratings_last_period(bot, loaded):
+    engine, rows = loaded
+    window = resolve_window("今天", md.NOW)
+    prev_rated = sum(1 for c in md.convs(rows, window.prev_start, window.prev_end, {"agent": "小王"})
+                     if c["rating"] is not None)
+    assert prev_rated < Settings().metrics.min_agent_n  # yesterday: a handful of rated chats
+    reply = await bot.ask("/客服 小王 今天")
+    assert reply.ok and f"上期参评仅 {prev_rated} 条" in reply.text and "个百分点" not in reply.text
+
+
 async def test_peak_and_overview(bot, loaded):
     reply = await bot.ask("/高峰 本月")
     assert reply.ok and reply.charts

@@ -171,41 +171,29 @@ def product_view(engine: Engine, start: datetime, end: datetime,
         return rows.setdefault(p, ProductRow(p))
 
     bad = func.sum(case((REVIEW.c.rating <= 2, 1), else_=0))
+    review_where = [REVIEW.c.created_at >= start, REVIEW.c.created_at < end, REVIEW.c.product.is_not(None)]
+    if "product" in filters:
+        review_where.append(REVIEW.c.product == filters["product"])
+    complaint_where = [COMPLAINT.c.created_at >= start, COMPLAINT.c.created_at < end,
+                       COMPLAINT.c.product.is_not(None), *[COMPLAINT.c[k] == v for k, v in filters.items()]]
+    # (rollup, its measures, the raw GROUP BY product with the same columns, where the counts go). Each
+    # from its rollup when it can answer (same filter semantics: a return's channel is its order's, a
+    # complaint's channel and product its own), else from the raw rows. Reviews carry no channel.
+    parts = [
+        ("returns", ("n",), select(RETURN.c.product, func.count()).where(*_return_where(start, end, filters),
+                                                                         RETURN.c.product.is_not(None)),
+         ("returns",)),
+        ("complaints", ("n",), select(COMPLAINT.c.product, func.count()).where(*complaint_where), ("complaints",)),
+    ]
+    if "channel" not in filters:
+        parts.append(("reviews", ("n", "bad"), select(REVIEW.c.product, func.count(), bad).where(*review_where),
+                      ("reviews", "bad_reviews")))
     with engine.connect() as conn:
-        # Each from its rollup when it can answer (same filter semantics: a return's channel is its
-        # order's, a complaint's channel and product its own), else one GROUP BY over the raw rows.
-        found = rollups.grouped(conn, "returns", ("product",), start, end, filters, ("n",))
-        if found is not None:
-            for (p,), m in found:
-                if p and m["n"]:
-                    row(p).returns = int(m["n"])
-        else:
-            stmt = select(RETURN.c.product, func.count()).where(*_return_where(start, end, filters),
-                                                                RETURN.c.product.is_not(None)).group_by(RETURN.c.product)
-            for p, n in conn.execute(stmt):
-                row(p).returns = int(n)
-        if "channel" not in filters:
-            found = rollups.grouped(conn, "reviews", ("product",), start, end, filters, ("n", "bad"))
-            if found is not None:
-                for (p,), m in found:
-                    if p and m["n"]:
-                        row(p).reviews, row(p).bad_reviews = int(m["n"]), int(m["bad"])
-            else:
-                review_where = [REVIEW.c.created_at >= start, REVIEW.c.created_at < end, REVIEW.c.product.is_not(None)]
-                if "product" in filters:
-                    review_where.append(REVIEW.c.product == filters["product"])
-                for p, n, b in conn.execute(select(REVIEW.c.product, func.count(), bad).where(*review_where)
-                                            .group_by(REVIEW.c.product)):
-                    row(p).reviews, row(p).bad_reviews = int(n), int(b or 0)
-        found = rollups.grouped(conn, "complaints", ("product",), start, end, filters, ("n",))
-        if found is not None:
-            for (p,), m in found:
-                if p and m["n"]:
-                    row(p).complaints = int(m["n"])
-        else:
-            complaint_where = [COMPLAINT.c.created_at >= start, COMPLAINT.c.created_at < end,
-                               COMPLAINT.c.product.is_not(None), *[COMPLAINT.c[k] == v for k, v in filters.items()]]
-            for p, n in conn.execute(select(COMPLAINT.c.product, func.count()).where(*complaint_where)
-                                     .group_by(COMPLAINT.c.product)):
-                row(p).complaints = int(n)
+        for kind, measures, raw, fields in parts:
+            found = rollups.grouped(conn, kind, ("product",), start, end, filters, measures)
+            counts = ([(p, *[m[x] for x in measures]) for (p,), m in found if p and m["n"]] if found is not None
+                      else list(conn.execute(raw.group_by(raw.selected_columns[0]))))
+            for p, *values in counts:
+                for name, value in zip(fields, values, strict=True):
+                    setattr(row(p), name, int(value or 0))
     return sorted(rows.values(), key=lambda r: (-r.amount, r.product))

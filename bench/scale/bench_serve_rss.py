@@ -56,20 +56,6 @@ KB = 1024
 CODE: dict[str, Any] = {}
 
 
-def code_version() -> dict[str, Any]:
-    """The commit benchmarked and whether the code folders had uncommitted changes."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    dirty = git("status", "--porcelain", "--", "analytics", "bot", "handlers")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty_files": len(dirty.splitlines()) if dirty else 0}
-
-
 # ---------------------------------------------------------------- server side (--serve-child)
 
 def serve_child(config: str, allow_writes: bool, scratch: str) -> int:
@@ -486,6 +472,9 @@ def main() -> None:
     if not args.db:
         parser.error("--db is required")
     global CODE
+    sys.path.insert(0, str(SCRIPT.parent))
+    from bench_commands import code_version
+
     CODE = code_version()  # before the server imports the code
     result = asyncio.run(run(args))
     if args.json:

@@ -96,16 +96,35 @@ def weekday_hour_counts(engine: Engine, start: datetime, end: datetime, filters:
 def series(engine: Engine, key: str, window: Window, granularity: str,
            filters: dict[str, str] | None = None) -> list[tuple[datetime, float | None, int]]:
     """(bucket start, value, n) per local day/week/month bucket of the window, clipped to it."""
+    return series_many(engine, key, [window], granularity, filters)[0]
+
+
+def segments(window: Window, granularity: str) -> list[tuple[datetime, datetime, datetime]]:
+    """(bucket start, lo, hi): the window's local buckets, clipped to it."""
     starts = bucket_starts(window, granularity)
     out = []
     for i, bucket_start in enumerate(starts):
         lo = max(bucket_start, window.start)
         hi = min(starts[i + 1] if i + 1 < len(starts) else window.end, window.end)
-        if hi <= lo:
-            continue
-        r = metrics.compute(engine, key, lo, hi, filters, headline_only=True)
-        out.append((bucket_start, r.value, r.n))
+        if lo < hi:
+            out.append((bucket_start, lo, hi))
     return out
+
+
+def series_many(engine: Engine, key: str, windows: list[Window], granularity: str,
+                filters: dict[str, str] | None = None) -> list[list[tuple[datetime, float | None, int]]]:
+    """:func:`series` of several windows (a trend and its comparison) from one rollup read per measure
+    set (``rollups.batch``), not one per point."""
+    plans = [segments(w, granularity) for w in windows]
+    with engine.connect() as conn, rollups.batch([(lo, hi) for plan in plans for _, lo, hi in plan]):
+        out = []
+        for plan in plans:
+            points = []
+            for bucket_start, lo, hi in plan:
+                r = metrics.compute_on(conn, key, lo, hi, filters, headline_only=True)
+                points.append((bucket_start, r.value, r.n))
+            out.append(points)
+        return out
 
 
 def auto_granularity(window: Window) -> str | None:

@@ -276,17 +276,19 @@ def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[
                         {"customers": customers, "repeat_customers": repeaters or 0})
 
 
-def _bad_reviews(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
+def _bad_reviews(conn: Connection, start: datetime, end: datetime, filters: dict[str, str],
+                 headline_only: bool = False) -> MetricResult:
     where = [REVIEW.c.created_at >= start, REVIEW.c.created_at < end,
              *_filter_clause(REVIEW, filters, {"product": REVIEW.c.product})]
     sums = rollups.totals(conn, "reviews", start, end, filters)
     if sums is not None:
         n, n_bad = int(sums["n"]), int(sums["bad"])
-        top = rollups.top(conn, "reviews", "product", start, end, filters, measure="bad")
     else:
         bad = func.sum(case((REVIEW.c.rating <= 2, 1), else_=0))
         n, n_bad = conn.execute(select(func.count(), bad).where(*where)).one()
-        top = None
+    if headline_only:  # the rate only: no top products
+        return MetricResult("bad_reviews", _ratio(n_bad, n), n, {"reviews": n, "bad": n_bad or 0})
+    top = rollups.top(conn, "reviews", "product", start, end, filters, measure="bad") if sums is not None else None
     if top is None:
         top = _top(conn, REVIEW.c.product, [*where, REVIEW.c.rating <= 2])
     return MetricResult("bad_reviews", _ratio(n_bad, n), n, {"reviews": n, "bad": n_bad or 0}, {"product": top})
@@ -367,19 +369,26 @@ def compute(engine: Engine, key: str, start: datetime, end: datetime, filters: d
 
     ``headline_only``: the value and n are enough (trend points), so 首响 skips its median and P90 and
     投诉/退货率 their top lists."""
+    with engine.connect() as conn:
+        return compute_on(conn, key, start, end, filters, headline_only=headline_only)
+
+
+def compute_on(conn: Connection, key: str, start: datetime, end: datetime, filters: dict[str, str] | None = None,
+               *, headline_only: bool = False) -> MetricResult:
+    """:func:`compute` on an open connection (many windows in one :func:`rollups.batch`)."""
     metric = METRICS[key]
     filters = dict(filters or {})
     unsupported = [k for k in filters if k not in metric.filters]
     if unsupported:
         raise MetricError(unsupported[0])
-    with engine.connect() as conn:
-        if headline_only and key in _HEADLINES:
-            return _HEADLINES[key](conn, start, end, filters, headline_only=True)
-        return metric.compute(conn, start, end, filters)
+    if headline_only and key in _HEADLINES:
+        return _HEADLINES[key](conn, start, end, filters, headline_only=True)
+    return metric.compute(conn, start, end, filters)
 
 
 # Metrics with a cheaper answer when only the value and n are needed (trend points, the /概览 card).
-_HEADLINES: dict[str, Callable[..., MetricResult]] = {"frt": _frt, "complaints": _complaints, "return_rate": _returns}
+_HEADLINES: dict[str, Callable[..., MetricResult]] = {"frt": _frt, "complaints": _complaints, "return_rate": _returns,
+                                                      "bad_reviews": _bad_reviews}
 
 
 def distinct_values(engine: Engine, column: str, limit: int = 500) -> list[str]:

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -29,10 +31,23 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    values,
 )
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import column
 
-from analytics.rollup_specs import DAY, HOUR, SPECS, RollupSpec, bucket_expr, ceil, cover, floor
+from analytics.rollup_specs import (
+    DAY,
+    HOUR,
+    RAW,
+    SPECS,
+    RollupSpec,
+    bucket_expr,
+    ceil,
+    cover,
+    floor,
+    signed_cover,
+)
 from analytics.store.rollup_models import NULL_KEY, RollupState
 
 STATE = RollupState.__table__
@@ -63,14 +78,19 @@ def is_ready(conn: Connection, kind: str) -> bool:
 Shape = tuple[str, tuple[str, ...], int, tuple[str, ...]]
 
 
+def _readable(conn: Connection, spec: RollupSpec, filters: Mapping[str, str]) -> bool:
+    """Whether ``spec``'s rollup may answer with these filters (enabled, complete, filter columns it has)."""
+    if not _enabled.get():
+        return False
+    if any(key not in spec.dims or not value for key, value in filters.items()):
+        return False  # '' is how NULL is stored: only raw rows can tell them apart
+    return is_ready(conn, spec.kind)
+
+
 def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
             filters: Mapping[str, str]) -> tuple[Shape, dict[str, Any]] | None:
-    if not _enabled.get():
-        return None
-    if any(key not in spec.dims or not value for key, value in filters.items()):
-        return None  # '' is how NULL is stored: only raw rows can tell them apart
     plan = cover(start, end, spec.grains[0])
-    if plan is None or not is_ready(conn, spec.kind):
+    if plan is None or not _readable(conn, spec, filters):
         return None
     keys = tuple(sorted(filters))
     params: dict[str, Any] = {f"f_{key}": filters[key] for key in keys}
@@ -242,6 +262,9 @@ def totals(conn: Connection, kind: str, start: datetime, end: datetime,
            filters: Mapping[str, str]) -> dict[str, int | float] | None:
     """Sums of the ``kind`` measures over [start, end) with ``filters``; None = answer from raw rows."""
     spec = SPECS[kind]
+    batched = _batched_totals(conn, spec, start, end, filters)
+    if batched is not _MISS:
+        return batched
     usable = _usable(conn, spec, start, end, filters)
     if usable is None:
         return None
@@ -337,6 +360,9 @@ def repeat_count(conn: Connection, kind: str, start: datetime, end: datetime, fi
     """Orders in [start, end) whose k-th predecessor (the ``kind`` rollup's) is at or after ``start``;
     None = answer from raw rows."""
     spec = SPECS[kind]
+    batched = _batched_repeat(conn, spec, start, end, filters)
+    if batched is not _MISS:
+        return batched
     usable = _usable(conn, spec, start, end, filters)
     if usable is None:
         return None
@@ -346,3 +372,133 @@ def repeat_count(conn: Connection, kind: str, start: datetime, end: datetime, fi
     params.update(pstart=start, pday=ceil(start, DAY), span_lo=min(lo for _, lo, _ in plan.buckets),
                   span_hi=max(hi for _, _, hi in plan.buckets))
     return int(conn.execute(_repeat_statement(shape), params).scalar_one() or 0)
+
+
+# -- many windows at once (trend series, the /概览 card) ------------------------------------------------
+# Inside :func:`batch`, :func:`totals` and :func:`repeat_count` answer any of the batch's windows from sums
+# fetched for all of them at once, per rollup and filters, on first use: one statement per series instead
+# of one or more per point.
+
+_MISS: Any = object()
+
+
+class _Batch:
+    def __init__(self, windows: list[tuple[datetime, datetime]]) -> None:
+        self.windows = list(dict.fromkeys(windows))
+        self.index = {w: i for i, w in enumerate(self.windows)}
+        self.found: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("rollup_batch", default=None)
+
+
+@contextmanager
+def batch(windows: list[tuple[datetime, datetime]]) -> Iterator[None]:
+    """Answer :func:`totals` and :func:`repeat_count` for these [start, end) windows from one fetch each."""
+    token = _batch.set(_Batch(windows))
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def _lookup(conn: Connection, spec: RollupSpec, start: datetime, end: datetime, filters: Mapping[str, str],
+            fetch: Any) -> Any:
+    current = _batch.get()
+    if current is None or (start, end) not in current.index:
+        return _MISS
+    key = (spec.kind, tuple(sorted(filters.items())))
+    if key not in current.found:
+        current.found[key] = fetch(conn, spec, current.windows, filters) if _readable(conn, spec, filters) else None
+    found = current.found[key]
+    if found is None:
+        return _MISS
+    return found.get(current.index[(start, end)], _MISS)
+
+
+def _batched_totals(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
+                    filters: Mapping[str, str]) -> Any:
+    if HOUR not in spec.grains:
+        return _MISS
+    return _lookup(conn, spec, start, end, filters, _series_totals)
+
+
+def _series_totals(conn: Connection, spec: RollupSpec, windows: list[tuple[datetime, datetime]],
+                   filters: Mapping[str, str]) -> dict[int, dict[str, int | float]]:
+    """Each window's measure sums as signed sums of distinct ranges (rollup_specs.signed_cover)."""
+    plans = [signed_cover(lo, hi) for lo, hi in windows]
+    ranges = list(dict.fromkeys((grain, lo, hi) for terms in plans for _, grain, lo, hi in terms))
+    sums = range_sums(conn, spec, ranges, filters)
+    out = {}
+    for i, terms in enumerate(plans):
+        acc = {name: 0 for name in spec.measures}
+        for sign, grain, lo, hi in terms:
+            part = sums.get((grain, lo, hi))
+            if part:
+                for name in spec.measures:
+                    acc[name] += sign * part[name]
+        out[i] = {name: spec.coerce(name, value) for name, value in acc.items()}
+    return out
+
+
+def _ranges_cte(ranges: list[tuple[str, datetime, datetime]], time_type: Any, name: str = "r",
+                ids: list[int] | None = None) -> Any:
+    """A VALUES list (id, g, lo, hi) as a CTE, ids 0… unless given."""
+    rows = values(column("id", Integer), column("g", String), column("lo", time_type), column("hi", time_type),
+                  name=name).data([(i, grain, lo, hi) for i, (grain, lo, hi) in zip(ids or range(len(ranges)), ranges,
+                                                                                    strict=True)])
+    return rows.cte(name)
+
+
+def range_sums(conn: Connection, spec: RollupSpec, ranges: list[tuple[str, datetime, datetime]],
+               filters: Mapping[str, str]) -> dict[tuple[str, datetime, datetime], dict[str, int | float]]:
+    """Measure sums of each (grain, lo, hi) range — rollup buckets of ``grain``, or raw rows for ``RAW`` —
+    in one statement: the ranges are a VALUES list joined to the rollup (an index range per range) and
+    to the raw table."""
+    if not ranges:
+        return {}
+    table = spec.table
+    keys = sorted(filters)
+    parts = []
+    # Two lists: with the raw ranges among the bucket ranges, SQLite would scan the raw table and probe the list.
+    whole, edges = [i for i, rg in enumerate(ranges) if rg[0] != RAW], [i for i, rg in enumerate(ranges) if rg[0] == RAW]
+    if whole:
+        r = _ranges_cte([ranges[i] for i in whole], table.c.bucket.type, "r", whole)
+        parts.append(select(r.c.id, *[func.sum(table.c[m]).label(m) for m in spec.measures])
+                     .select_from(r.join(table, and_(table.c.grain == r.c.g, table.c.bucket >= r.c.lo,
+                                                     table.c.bucket < r.c.hi)))
+                     .where(*[table.c[k] == filters[k] for k in keys]).group_by(r.c.id))
+    if edges:
+        e = _ranges_cte([ranges[i] for i in edges], spec.time.type, "e", edges)
+        parts.append(select(e.c.id, *[expr.label(m) for m, expr in spec.measures.items()])
+                     .select_from(e.join(spec.source, and_(spec.time >= e.c.lo, spec.time < e.c.hi)))
+                     .where(*spec.where, *[spec.dims[k] == filters[k] for k in keys]).group_by(e.c.id))
+    out = {}
+    for row in conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        out[ranges[row[0]]] = {m: spec.coerce(m, v) for m, v in zip(spec.measures, row[1:], strict=True)}
+    return out
+
+
+def _batched_repeat(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
+                    filters: Mapping[str, str]) -> Any:
+    if cover(start, end, DAY) is not None:  # a whole UTC day: the day/month rollups answer it (repeat_count)
+        return _MISS
+    return _lookup(conn, spec, start, end, filters, _series_repeat)
+
+
+def _series_repeat(conn: Connection, spec: RollupSpec, windows: list[tuple[datetime, datetime]],
+                   filters: Mapping[str, str]) -> dict[int, int]:
+    """#{orders in the window whose predecessor (``spec``'s) is at or after its start}, for every window
+    without a whole UTC day (nothing to read from day buckets): one pass over their raw orders."""
+    short = [i for i, (lo, hi) in enumerate(windows) if cover(lo, hi, DAY) is None]
+    if not short:
+        return {}
+    pointer = spec.dims["pday"]
+    r = _ranges_cte([(RAW, windows[i][0], windows[i][1]) for i in short], spec.time.type)
+    stmt = (select(r.c.id, func.count())
+            .select_from(r.join(spec.source, and_(spec.time >= r.c.lo, spec.time < r.c.hi)))
+            # prev < created < hi: bounding the predecessor too lets ix_order_prev* answer from the index alone
+            .where(pointer >= r.c.lo, pointer < r.c.hi, *[spec.dims[k] == filters[k] for k in sorted(filters)])
+            .group_by(r.c.id))
+    counts = dict(conn.execute(stmt).all())
+    return {i: int(counts.get(j, 0)) for j, i in enumerate(short)}

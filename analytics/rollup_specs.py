@@ -267,3 +267,43 @@ def merge_ranges(starts: list[datetime], grain: str = HOUR) -> list[Range]:
         else:
             ranges.append((start, step(start, grain)))
     return ranges
+
+
+RAW = "raw"  # a signed-cover term counted from raw rows
+Term = tuple[int, str, datetime, datetime]  # (sign, grain or RAW, lo, hi)
+
+
+def signed_cover(start: datetime, end: datetime) -> list[Term]:
+    """[start, end) as signed terms over rollups with hour, day and month grains: whole day/month buckets
+    between the UTC midnights nearest to each end, plus (or minus) the hours between those midnights and
+    the ends, plus raw rows for the partial hours.
+
+    A local day in UTC+8 is [16:00, 16:00 next day): as one day bucket + its first 8 hours − the 8 hours
+    after it, where the hour ranges are shared with the neighbouring days. A series of local days then
+    reads each day bucket and a third of the hour buckets once (:func:`rollup_read.range_sums`), not
+    every hour bucket of the window.
+    """
+    a, b = ceil(start, HOUR), floor(end, HOUR)
+    if a >= b:
+        return [(1, RAW, start, end)]
+    terms: list[Term] = [(1, RAW, lo, hi) for lo, hi in ((start, a), (b, end)) if lo < hi]
+
+    def nearest_midnight(t: datetime) -> datetime:
+        lo = floor(t, DAY)
+        return lo if t - lo <= timedelta(hours=12) else step(lo, DAY)
+
+    day_a, day_b = nearest_midnight(a), nearest_midnight(b)
+    if day_a >= day_b:
+        return [*terms, (1, HOUR, a, b)]
+    plan = cover(day_a, day_b, DAY)
+    assert plan is not None and not plan.raw  # midnight to midnight, at least a day apart
+    terms += [(1, grain, lo, hi) for grain, lo, hi in plan.buckets]
+    if a < day_a:
+        terms.append((1, HOUR, a, day_a))
+    elif day_a < a:
+        terms.append((-1, HOUR, day_a, a))
+    if day_b < b:
+        terms.append((1, HOUR, day_b, b))
+    elif b < day_b:
+        terms.append((-1, HOUR, b, day_b))
+    return terms

@@ -54,6 +54,7 @@ from sqlalchemy.sql.selectable import Join
 from analytics import repeat_orders
 from analytics import rollup_delta as delta
 from analytics.rollup_read import (
+    batch,
     breakdown,
     disabled,
     grouped,
@@ -86,7 +87,7 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "before_batch", "breakdown", "defer_for_bulk_load",
+__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown", "defer_for_bulk_load",
            "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits

@@ -42,9 +42,8 @@ async def trend(ctx: CommandContext, metric: Metric) -> Chart | None:
     if granularity is None:
         return None
     engine, window = ctx.services.engine, ctx.window
-    cur, prev = await asyncio.to_thread(
-        lambda: (breakdown.series(engine, metric.key, window, granularity, ctx.filters),
-                 breakdown.series(engine, metric.key, window.previous(), granularity, ctx.filters)))
+    cur, prev = await asyncio.to_thread(breakdown.series_many, engine, metric.key, [window, window.previous()],
+                                        granularity, ctx.filters)
     if len(cur) < 2:
         return None
     scale, unit, fmt = chart_scale(metric)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from analytics import breakdown, charts, metrics
+from analytics import breakdown, charts, metrics, rollups
 from analytics.metrics import METRICS, MetricResult
 from handlers.base import Chart, CommandContext, CommandSpec, Reply
 from handlers.charting import chart_path, chart_scale, subtitle
@@ -40,14 +40,17 @@ def _change(key: str, cur: MetricResult, prev: MetricResult) -> tuple[str, bool 
 
 def _compute(ctx: CommandContext) -> dict[str, tuple[MetricResult, MetricResult, list]]:
     engine, w = ctx.services.engine, ctx.window
-    granularity = breakdown.auto_granularity(w) or "hour"
+    plan = breakdown.segments(w, breakdown.auto_granularity(w) or "hour")
+    windows = [(w.start, w.end), (w.prev_start, w.prev_end), *[(lo, hi) for _, lo, hi in plan]]
     out = {}
-    for key in KEYS:
-        flt = {k: v for k, v in ctx.filters.items() if k in METRICS[key].filters}
-        cur = metrics.compute(engine, key, w.start, w.end, flt, headline_only=True)  # the card shows values only
-        prev = metrics.compute(engine, key, w.prev_start, w.prev_end, flt, headline_only=True)
-        points = [v for _t, v, _n in breakdown.series(engine, key, w, granularity, flt)]
-        out[key] = (cur, prev, points)
+    # One batch for the card: each rollup is read once for every metric, window and trend point.
+    with engine.connect() as conn, rollups.batch(windows):
+        for key in KEYS:
+            flt = {k: v for k, v in ctx.filters.items() if k in METRICS[key].filters}
+            cur = metrics.compute_on(conn, key, w.start, w.end, flt, headline_only=True)  # values only
+            prev = metrics.compute_on(conn, key, w.prev_start, w.prev_end, flt, headline_only=True)
+            points = [metrics.compute_on(conn, key, lo, hi, flt, headline_only=True).value for _, lo, hi in plan]
+            out[key] = (cur, prev, points)
     return out
 
 

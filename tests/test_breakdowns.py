@@ -71,6 +71,80 @@ def test_series_matches_loop(loaded):
         assert n == exp_n and value == pytest.approx(exp_value)
 
 
+def _expect_point(rows, key: str, lo: datetime, hi: datetime, flt: dict[str, str]) -> tuple[float | None, int]:
+    """(value, n) of one trend point by plain loops over the rows (metric_data)."""
+    if key == "conversations":
+        n = len(md.convs(rows, lo, hi, flt))
+        return float(n), n
+    if key == "csat":
+        return md.expect_csat(rows, lo, hi, flt)
+    if key == "resolution":
+        return md.expect_resolution(rows, lo, hi, flt)
+    if key == "frt":
+        mean, n, *_ = md.expect_frt(rows, lo, hi, flt)
+        return mean, n
+    if key == "complaints":
+        n = len(md.expect_complaints(rows, lo, hi, flt))
+        return float(n), n
+    if key == "return_rate":
+        rate, n, _ = md.expect_return_rate(rows, lo, hi, flt)
+        return rate, n
+    if key == "repurchase":
+        return md.expect_repurchase(rows, lo, hi, flt)
+    if key == "bad_reviews":
+        return md.expect_bad_reviews(rows, lo, hi, flt)
+    if key == "sales":
+        n, amount = md.expect_sales(rows, lo, hi, flt)
+        return amount, n
+    mean, n, _ = md.expect_sentiment(rows, lo, hi, flt)
+    return mean, n
+
+
+SERIES_FILTERS = {"conversations": {"agent": "小王"}, "csat": {"channel": "淘宝"}, "frt": {"shop": "旗舰店"},
+                  "resolution": {"channel": "京东"}, "complaints": {"agent": "小李"},
+                  "return_rate": {"channel": "淘宝"}, "repurchase": {"product": "羽绒服"},
+                  "bad_reviews": {"product": "运动鞋"}, "sales": {"channel": "抖音"}, "sentiment": {"agent": "小张"}}
+
+
+@pytest.mark.parametrize("phrase,granularity", [("本月", "day"), ("近30天", "day"), ("近60天", "week"),
+                                                ("今年", "month"), ("今天", "hour"), ("昨天", "hour")])
+def test_every_metric_series_matches_loop(loaded, phrase, granularity):
+    """Every metric's trend points (one batched rollup read per series) equal plain loops per point, for
+    the window and its comparison, without and with a filter; 今天 ends mid-hour (raw edge rows)."""
+    engine, rows = loaded
+    window = resolve_window(phrase, md.NOW)
+    for key, one in SERIES_FILTERS.items():
+        for flt in ({}, one):
+            got = breakdown.series_many(engine, key, [window, window.previous()], granularity, flt)
+            for w, points in zip([window, window.previous()], got, strict=True):
+                plan = breakdown.segments(w, granularity)
+                assert [p[0] for p in points] == [b for b, _, _ in plan]
+                for (_, value, n), (_, lo, hi) in zip(points, plan, strict=True):
+                    exp_value, exp_n = _expect_point(rows, key, lo, hi, flt)
+                    assert n == exp_n, (key, flt, lo, hi)
+                    assert value == pytest.approx(exp_value), (key, flt, lo, hi)
+
+
+def test_overview_card_matches_loop(loaded, tmp_path):
+    """The /概览 card (one batch for every metric, window and point) equals plain loops."""
+    from handlers import overview
+    from handlers.base import CommandContext
+
+    engine, rows = loaded
+    bot = Bot(Settings(), engine, clock=lambda: md.NOW, chart_dir=tmp_path / "charts")
+    for phrase, flt in [("本月", {}), ("今天", {"channel": "淘宝"})]:
+        window = resolve_window(phrase, md.NOW)
+        ctx = CommandContext(overview.SPEC, bot.services, md.NOW, window=window, filters=flt)
+        data = overview._compute(ctx)
+        plan = breakdown.segments(window, breakdown.auto_granularity(window) or "hour")
+        for key, (cur, prev, points) in data.items():
+            kf = {k: v for k, v in flt.items() if k in breakdown.metrics.METRICS[key].filters}
+            for result, (lo, hi) in [(cur, (window.start, window.end)), (prev, (window.prev_start, window.prev_end))]:
+                exp_value, exp_n = _expect_point(rows, key, lo, hi, kf)
+                assert (result.n, result.value) == (exp_n, pytest.approx(exp_value)), (key, phrase)
+            assert points == [pytest.approx(_expect_point(rows, key, lo, hi, kf)[0]) for _, lo, hi in plan]
+
+
 async def test_agent_league_ranks_and_respects_min_n(bot, loaded):
     _, rows = loaded
     reply = await bot.ask("/客服 本月")

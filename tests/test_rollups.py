@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 from analytics import metrics, rollups
 from analytics.ingest import ingest_records
 from analytics.ingest.schema import SPECS as INGEST_SPECS
-from analytics.rollup_specs import DAY, HOUR, MONTH, SPECS, ceil, cover, floor, step
+from analytics.rollup_specs import DAY, HOUR, MONTH, RAW, SPECS, ceil, cover, floor, signed_cover, step
 from analytics.store.models import Complaint, Conversation, Message, Order, Return, Review
 from tests import metric_data as md
 
@@ -478,3 +478,27 @@ def test_first_load_of_a_file_rebuilds_once_then_later_files_maintain(engine, tm
     incremental = _snapshot(engine)
     rollups.rebuild(engine)
     _same_tables(incremental, _snapshot(engine))
+
+
+def test_signed_cover_counts_every_instant_once():
+    """The signed terms of any window add up to exactly the window: +1 inside, 0 outside (checked every
+    10 minutes and at the ends), whole buckets aligned to their grain."""
+    rng = random.Random(7)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for _ in range(300):
+        start = base + timedelta(minutes=rng.randrange(0, 400 * 24 * 60, rng.choice([1, 60, 60 * 24])))
+        end = start + timedelta(minutes=rng.randrange(1, 120 * 24 * 60, rng.choice([1, 60, 60 * 24])))
+        terms = signed_cover(start, end)
+        for sign, grain, lo, hi in terms:
+            assert lo < hi and sign in (1, -1)
+            if grain != RAW:
+                assert floor(lo, grain) == lo and floor(hi, grain) == hi and grain in (HOUR, DAY, MONTH)
+            else:
+                assert sign == 1 and hi - lo < timedelta(hours=1) or (lo, hi) == (start, end)
+        t = start - timedelta(hours=30)
+        probes = [start, end - timedelta(microseconds=1), end]
+        while t < end + timedelta(hours=30):
+            probes.append(t)
+            t += timedelta(minutes=10)
+        for p in probes:
+            assert sum(sign for sign, _, lo, hi in terms if lo <= p < hi) == (1 if start <= p < end else 0), (start, end, p)

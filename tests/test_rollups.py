@@ -502,3 +502,27 @@ def test_signed_cover_counts_every_instant_once():
             t += timedelta(minutes=10)
         for p in probes:
             assert sum(sign for sign, _, lo, hi in terms if lo <= p < hi) == (1 if start <= p < end else 0), (start, end, p)
+
+
+def test_window_end_moves_to_whole_buckets_only_when_nothing_follows(engine):
+    """A window ending now reads whole day/month buckets (no rows after its end); one ending just before or
+    at a row, or a microsecond after it, must not: every answer still equals the loop."""
+    rows = _make_rows()
+    md.load(engine, rows)
+    rollups.rebuild(engine)
+    times = sorted(c["started_at"] for c in rows.conversations)
+    last = times[-1]
+    ends = [last, last + timedelta(microseconds=1), times[len(times) // 2], times[len(times) // 2] + timedelta(seconds=1),
+            md.NOW + timedelta(days=3)]
+    for end in ends:
+        for start in (datetime(2026, 11, 1, tzinfo=md.TZ), end - timedelta(hours=30)):
+            for flt in ({}, {"channel": "淘宝"}):
+                r = metrics.compute(engine, "frt", start, end, flt)
+                mean, n, median, p90, _ = md.expect_frt(rows, start, end, flt)
+                assert (r.n, _close(r.value, mean), _close(r.parts["median"], median), _close(r.parts["p90"], p90)) \
+                    == (n, True, True, True), (start, end, flt)
+                r = metrics.compute(engine, "repurchase", start, end, flt)
+                value, n = md.expect_repurchase(rows, start, end, flt)
+                assert (r.n, _close(r.value, value)) == (n, True), (start, end, flt)
+                assert metrics.compute(engine, "complaints", start, end, flt).n == len(
+                    md.expect_complaints(rows, start, end, flt))

@@ -204,7 +204,13 @@ def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[
         n = int(sums["n"]) if sums is not None else conn.execute(
             select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
         return MetricResult("complaints", float(n), n, {})
-    found = rollups.breakdown(conn, "complaints", ("category", "product"), start, end, filters)
+    found = None
+    if len(filters) <= 1:  # ~100 rows a month overall or under one filter (rollup_complaint_tops)
+        fdim, fkey = next(iter(filters.items())) if filters else ("all", rollups.FRT_ALL)
+        found = rollups.breakdown(conn, "complaint_tops", ("category", "product"), start, end,
+                                  {"fdim": fdim, "fkey": fkey})
+    if found is None:
+        found = rollups.breakdown(conn, "complaints", ("category", "product"), start, end, filters)
     if found is not None:
         n, tops = found
     else:

@@ -21,6 +21,7 @@ from analytics.store.rollup_models import (
     NULL_KEY,
     REPEAT_TABLES,
     RollupComplaints,
+    RollupComplaintTops,
     RollupConversations,
     RollupFrt,
     RollupMessages,
@@ -41,6 +42,10 @@ HOUR, DAY, MONTH = "h", "d", "m"
 FRT_DIMS = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", "channel", "shop", "agent")]
                      ).subquery("frt_dims")
 FRT_ALL = "*"  # the key of the overall rows (dim 'all'); a NULL channel/shop/agent is '' like everywhere
+# The rows each complaint contributes to rollup_complaint_tops: overall, and per single filter.
+COMPLAINT_FILTERS = ("channel", "product", "agent", "shop")
+COMPLAINT_DIMS = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", *COMPLAINT_FILTERS)]
+                           ).subquery("complaint_dims")
 COARSE_TO_FINE = (MONTH, DAY, HOUR)
 
 
@@ -135,6 +140,18 @@ def _build_specs() -> dict[str, RollupSpec]:
     specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.outerjoin(FRT_DIMS, true()), CONV.c.started_at,
                             CONV.c.conversation_id, {"dim": FRT_DIMS.c.dim, "key": key, "v": frt}, {"n": func.count()},
                             where=(frt.is_not(None),), grains=(DAY, MONTH), value_dims=frozenset({"v"})))
+    # /投诉 with at most one filter: complaints by category and product, overall and once under each single
+    # filter (the FRT_DIMS pattern). Day and month grains: ~9 complaints an hour, so an hour grain would be
+    # larger than its raw rows; up to a day of raw edge rows is a few hundred complaints.
+    fkey = case(*[(COMPLAINT_DIMS.c.dim == literal_column(f"'{d}'"), col) for d, col in
+                  (("channel", COMPLAINT.c.channel), ("product", COMPLAINT.c.product), ("agent", CONV.c.agent),
+                   ("shop", CONV.c.shop))], else_=literal_column(f"'{FRT_ALL}'"))
+    specs.append(RollupSpec("complaint_tops", RollupComplaintTops.__table__,
+                            conv_of_complaint.outerjoin(COMPLAINT_DIMS, true()), COMPLAINT.c.created_at,
+                            COMPLAINT.c.complaint_id,
+                            {"fdim": COMPLAINT_DIMS.c.dim, "fkey": fkey, "category": COMPLAINT.c.category,
+                             "product": COMPLAINT.c.product},
+                            {"n": func.count()}, grains=(DAY, MONTH)))
     # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).
     order_day = (DAY, MONTH)
     for kind, table in REPEAT_TABLES.items():
@@ -157,9 +174,9 @@ SPECS: dict[str, RollupSpec] = _build_specs()
 # (a conversation's agent labels its complaints and messages; an order's channel labels its returns;
 # new messages change the derived first response time of their conversations).
 AFFECTED: dict[str, tuple[str, ...]] = {
-    "conversations": ("conversations", "frt_hist", "complaints", "messages"),
+    "conversations": ("conversations", "frt_hist", "complaints", "complaint_tops", "messages"),
     "messages": ("messages", "conversations", "frt_hist"),
-    "complaints": ("complaints",),
+    "complaints": ("complaints", "complaint_tops"),
     "orders": ("orders", "returns", *REPEAT_TABLES),
     "returns": ("returns",),
     "reviews": ("reviews",),
@@ -167,6 +184,7 @@ AFFECTED: dict[str, tuple[str, ...]] = {
 # The raw column that ties a rollup's rows to the row its borrowed dimensions come from.
 LINKS: dict[str, ColumnElement] = {
     "complaints": COMPLAINT.c.conversation_id,
+    "complaint_tops": COMPLAINT.c.conversation_id,
     "messages": MSG.c.conversation_id,
     "returns": RETURN.c.order_id,
 }

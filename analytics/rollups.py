@@ -254,7 +254,7 @@ def _selector(conn: Connection, kind: str, target: str, rows: list[Mapping[str, 
         return CONV.c.conversation_id, ids, ids
     # Rows borrowing dimensions from the batch's rows (a conversation's agent, an order's channel): a new
     # conversation can have complaints already, so every selected id is subtracted.
-    borrowed = [c for c in spec.dims.values() if c.table is own.id_column.table]
+    borrowed = _columns_of(spec.dims.values(), own.id_column.table)
     ids = _changed(_stored(conn, kind, rows, pending), own, rows, borrowed)
     return LINKS[target], ids, ids
 
@@ -266,8 +266,7 @@ def _watched(kind: str) -> tuple[Column[Any], ...]:
     found: dict[str, Column[Any]] = {}
     for target in AFFECTED[kind]:
         spec = SPECS[target]
-        columns = (_inputs(spec) if spec.id_column.table is own
-                   else [c for c in spec.dims.values() if isinstance(c, Column) and c.table is own])
+        columns = _inputs(spec) if spec.id_column.table is own else _columns_of(spec.dims.values(), own)
         for column in columns:
             found.setdefault(column.name, column)
     if kind == "orders":
@@ -313,19 +312,26 @@ def _resequence(conn: Connection, pending: Pending) -> None:
     repeat_orders.recompute(conn, pending.customers)
 
 
+def _columns_of(exprs: Iterable[ColumnElement], table: Any) -> list[Column[Any]]:
+    """The columns of ``table`` that the expressions read (a borrowed dimension can sit inside a CASE)."""
+    found: dict[str, Column[Any]] = {}
+    for expr in exprs:
+        for node in visitors.iterate(expr):
+            if isinstance(node, Column) and node.table is table:
+                found.setdefault(node.name, node)
+    return list(found.values())
+
+
 def _inputs(spec: RollupSpec) -> list[Column[Any]]:
     """The columns of a rollup's own raw table that its buckets depend on (time, dimensions, measured
     values, conditions, join keys)."""
     own = spec.id_column.table
     exprs = [spec.time, *spec.dims.values(), *spec.measures.values(), *spec.where]
-    if isinstance(spec.source, Join):
-        exprs.append(spec.source.onclause)
-    found: dict[str, Column[Any]] = {}
-    for expr in exprs:
-        for node in visitors.iterate(expr):
-            if isinstance(node, Column) and node.table is own:
-                found.setdefault(node.name, node)
-    return list(found.values())
+    source = spec.source
+    while isinstance(source, Join):  # every join key, also under the cross join with a filter-rows table
+        exprs.append(source.onclause)
+        source = source.left
+    return _columns_of(exprs, own)
 
 
 def _changed(stored: Mapping[Any, Mapping[str, Any]], own: RollupSpec, rows: list[Mapping[str, Any]],

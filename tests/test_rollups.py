@@ -235,6 +235,8 @@ def _assert_rollups_answer(engine: Engine) -> None:
         for flt in ({"dim": "all", "key": "*"}, {"dim": "channel", "key": "淘宝"}, {"dim": "shop", "key": "旗舰店"},
                     {"dim": "agent", "key": "小王"}):
             assert rollups.quantiles(conn, "frt_hist", start, end, flt, ((1, 2),)) is not None, flt
+        for flt in ({"fdim": "all", "fkey": "*"}, {"fdim": "agent", "fkey": "小王"}, {"fdim": "channel", "fkey": "淘宝"}):
+            assert rollups.breakdown(conn, "complaint_tops", ("category", "product"), start, end, flt) is not None
         for kind, flt in (("repeat_1", {}), ("repeat_2", {}), ("repeat_channel_1", {"channel": "淘宝"}),
                           ("repeat_product_2", {"product": "羽绒服"})):
             assert rollups.repeat_count(conn, kind, start, end, flt) is not None, kind

@@ -75,6 +75,25 @@ class RollupComplaints(SQLModel, table=True):
     n: int = 0
 
 
+class RollupComplaintTops(SQLModel, table=True):
+    """Complaints by category and product, once for all complaints (``fdim='all'``, ``fkey='*'``) and once
+    under each single filter they can be asked with (``fdim`` = channel, product, agent or shop, ``fkey``
+    its value). ``rollup_complaints`` keys every complaint by all five dimensions at once, which at ~9
+    complaints an hour leaves about one row per complaint in every grain; these rows answer /投诉's count
+    and top lists with at most one filter from ~100 rows a month."""
+
+    __tablename__ = "rollup_complaint_tops"
+    __table_args__ = _CLUSTERED
+
+    grain: str = Field(primary_key=True, max_length=1)
+    fdim: str = Field(primary_key=True, max_length=8)
+    fkey: str = _dim(256)
+    bucket: datetime = Field(primary_key=True)
+    category: str = _dim(32)
+    product: str = _dim(256)
+    n: int = 0
+
+
 class RollupOrders(SQLModel, table=True):
     __tablename__ = "rollup_orders"
     __table_args__ = _CLUSTERED

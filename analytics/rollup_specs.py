@@ -298,7 +298,7 @@ def signed_cover(start: datetime, end: datetime) -> list[Term]:
 
     A local day in UTC+8 is [16:00, 16:00 next day): as one day bucket + its first 8 hours − the 8 hours
     after it, where the hour ranges are shared with the neighbouring days. A series of local days then
-    reads each day bucket and a third of the hour buckets once (:func:`rollup_read.range_sums`), not
+    reads each day bucket and a third of the hour buckets once (:func:`rollup_batch.range_sums`), not
     every hour bucket of the window.
     """
     a, b = ceil(start, HOUR), floor(end, HOUR)

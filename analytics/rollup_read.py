@@ -92,7 +92,14 @@ def _quiet_end(conn: Connection, spec: RollupSpec, end: datetime) -> datetime:
     be counted (on PostgreSQL, whose statements each see the latest commits) — a future-dated row
     arriving within milliseconds."""
     time = spec.time
-    nxt = conn.execute(select(func.min(time)).select_from(time.table).where(time >= end)).scalar()
+    current = _batch.get()
+    memo = ("next row", time.table.name, end)  # inside a batch: one probe per raw table and end
+    if current is not None and memo in current.found:
+        nxt = current.found[memo]
+    else:
+        nxt = conn.execute(select(func.min(time)).select_from(time.table).where(time >= end)).scalar()
+        if current is not None:
+            current.found[memo] = nxt
     if nxt is not None and nxt.tzinfo is None:
         nxt = nxt.replace(tzinfo=UTC)
     for grain in reversed(spec.grains):  # coarsest first
@@ -401,7 +408,7 @@ class _Batch:
     def __init__(self, windows: list[tuple[datetime, datetime]]) -> None:
         self.windows = list(dict.fromkeys(windows))
         self.index = {w: i for i, w in enumerate(self.windows)}
-        self.found: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self.found: dict[tuple[Any, ...], Any] = {}  # fetched sums per (kind, filters); next-row probes
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("rollup_batch", default=None)

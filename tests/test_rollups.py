@@ -528,3 +528,12 @@ def test_window_end_moves_to_whole_buckets_only_when_nothing_follows(engine):
                 assert (r.n, _close(r.value, value)) == (n, True), (start, end, flt)
                 assert metrics.compute(engine, "complaints", start, end, flt).n == len(
                     md.expect_complaints(rows, start, end, flt))
+
+
+def test_postgresql_sessions_turn_jit_off_and_raise_parallel_setup_cost(engine):
+    """Small rollup reads must not pay JIT compilation or parallel-worker start-up (store.db.make_engine)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL session settings")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        assert float(conn.exec_driver_sql("SHOW parallel_setup_cost").scalar()) == 10000

@@ -387,9 +387,10 @@ def compute_on(conn: Connection, key: str, start: datetime, end: datetime, filte
     unsupported = [k for k in filters if k not in metric.filters]
     if unsupported:
         raise MetricError(unsupported[0])
-    if headline_only and key in _HEADLINES:
-        return _HEADLINES[key](conn, start, end, filters, headline_only=True)
-    return metric.compute(conn, start, end, filters)
+    with rollups.probes():
+        if headline_only and key in _HEADLINES:
+            return _HEADLINES[key](conn, start, end, filters, headline_only=True)
+        return metric.compute(conn, start, end, filters)
 
 
 # Metrics with a cheaper answer when only the value and n are needed (trend points, the /概览 card).

@@ -92,14 +92,14 @@ def _quiet_end(conn: Connection, spec: RollupSpec, end: datetime) -> datetime:
     be counted (on PostgreSQL, whose statements each see the latest commits) — a future-dated row
     arriving within milliseconds."""
     time = spec.time
-    current = _batch.get()
-    memo = ("next row", time.table.name, end)  # inside a batch: one probe per raw table and end
-    if current is not None and memo in current.found:
-        nxt = current.found[memo]
+    memo = _probes.get()  # within one answer or batch: one probe per raw table and end
+    key = (time.table.name, end)
+    if memo is not None and key in memo:
+        nxt = memo[key]
     else:
         nxt = conn.execute(select(func.min(time)).select_from(time.table).where(time >= end)).scalar()
-        if current is not None:
-            current.found[memo] = nxt
+        if memo is not None:
+            memo[key] = nxt
     if nxt is not None and nxt.tzinfo is None:
         nxt = nxt.replace(tzinfo=UTC)
     for grain in reversed(spec.grains):  # coarsest first
@@ -107,6 +107,23 @@ def _quiet_end(conn: Connection, spec: RollupSpec, end: datetime) -> datetime:
         if nxt is None or boundary <= nxt:
             return boundary
     return end
+
+
+_probes: ContextVar[dict[tuple[str, datetime], Any] | None] = ContextVar("rollup_probes", default=None)
+
+
+@contextmanager
+def probes() -> Iterator[None]:
+    """Share next-row probes (:func:`_quiet_end`) among the reads of one answer: a metric that reads two
+    rollups of the same raw table (首响's sums and histogram, 复购率's three reads) probes once."""
+    if _probes.get() is not None:
+        yield
+        return
+    token = _probes.set({})
+    try:
+        yield
+    finally:
+        _probes.reset(token)
 
 
 def _usable(conn: Connection, spec: RollupSpec, start: datetime, end: datetime,
@@ -408,7 +425,7 @@ class _Batch:
     def __init__(self, windows: list[tuple[datetime, datetime]]) -> None:
         self.windows = list(dict.fromkeys(windows))
         self.index = {w: i for i, w in enumerate(self.windows)}
-        self.found: dict[tuple[Any, ...], Any] = {}  # fetched sums per (kind, filters); next-row probes
+        self.found: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("rollup_batch", default=None)
@@ -419,7 +436,8 @@ def batch(windows: list[tuple[datetime, datetime]]) -> Iterator[None]:
     """Answer :func:`totals` and :func:`repeat_count` for these [start, end) windows from one fetch each."""
     token = _batch.set(_Batch(windows))
     try:
-        yield
+        with probes():
+            yield
     finally:
         _batch.reset(token)
 

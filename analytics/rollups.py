@@ -60,6 +60,7 @@ from analytics.rollup_read import (
     grouped,
     hourly,
     is_ready,
+    probes,
     quantiles,
     repeat_count,
     top,
@@ -88,7 +89,7 @@ STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
 __all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown", "defer_for_bulk_load",
-           "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready",
+           "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready", "probes",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 

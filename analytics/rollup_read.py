@@ -1,7 +1,7 @@
 """Reading the rollups: a window answered from whole buckets plus raw edge rows, in one statement.
 
 :func:`totals` sums a rollup's measures, :func:`breakdown` gives a total with the top values of several
-dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
+dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`rollup_quantiles.quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
 counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.repeat_orders`). Each returns None when the rollup cannot answer (not
 complete, a filter value of ``''``, no whole hour in the window, or inside :func:`disabled`): the
 caller then computes from raw rows.
@@ -17,12 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
     and_,
     bindparam,
-    case,
-    cast,
     func,
     literal,
     literal_column,
@@ -322,57 +319,6 @@ def top(conn: Connection, kind: str, dim: str, start: datetime, end: datetime, f
         return None
     shape, params = usable
     return [(str(key), int(value)) for key, value in conn.execute(_top_statement(shape, dim, measure, limit), params)]
-
-
-# -- percentiles off a histogram ---------------------------------------------------------------------
-
-Fraction = tuple[int, int]  # q as numerator/denominator: ranks are then exact integer arithmetic in SQL
-
-
-@lru_cache(maxsize=256)
-def _quantile_statement(shape: Shape, qs: tuple[Fraction, ...]) -> Any:
-    """Total count and, per q, the values at ranks floor(q·(N−1)) and the one after (0-based).
-
-    The histogram of the window (whole buckets + raw edge rows grouped by value) is summed per value, a
-    running count is taken in value order, and each rank's value is the smallest with running count > rank.
-    """
-    spec = SPECS[shape[0]]
-    table, value, count = spec.table, spec.dims["v"], spec.measures["n"]
-    parts = [*_bucket_parts(spec, shape, table.c.v.label("v"), table.c.n.label("n")),
-             *_edge_parts(spec, shape, value.label("v"), count.label("n"), group_by=(value,))]
-    both = union_all(*parts).subquery()
-    hist = select(both.c.v, func.sum(both.c.n).label("n")).group_by(both.c.v).subquery()
-    running = select(hist.c.v, cast(func.sum(hist.c.n).over(order_by=hist.c.v), BigInteger).label("cum"),
-                     cast(func.sum(hist.c.n).over(), BigInteger).label("total")).subquery()
-    picks = []
-    for num, den in qs:
-        rank = literal(num, BigInteger) * (running.c.total - 1) // literal(den, BigInteger)
-        picks += [func.min(case((running.c.cum > rank, running.c.v))),
-                  func.min(case((running.c.cum > rank + 1, running.c.v)))]
-    return select(func.max(running.c.total), *picks)
-
-
-def quantiles(conn: Connection, kind: str, start: datetime, end: datetime, filters: Mapping[str, str],
-              qs: tuple[Fraction, ...]) -> tuple[int, list[float | None]] | None:
-    """(N, [percentile_cont(q) …]) of the histogram rollup ``kind``; None = answer from raw rows.
-
-    The same linear interpolation as PostgreSQL's ``percentile_cont``: position q·(N−1) between the values
-    at its floor and ceiling ranks; exact because the histogram holds exact values.
-    """
-    usable = _usable(conn, SPECS[kind], start, end, filters)
-    if usable is None:
-        return None
-    shape, params = usable
-    row = conn.execute(_quantile_statement(shape, qs), params).one()
-    total = int(row[0] or 0)
-    if total == 0:
-        return 0, [None] * len(qs)
-    out: list[float | None] = []
-    for i, (num, den) in enumerate(qs):
-        lo, hi = row[1 + 2 * i], row[2 + 2 * i]
-        frac = (num * (total - 1)) % den / den
-        out.append(float(lo) if hi is None or frac == 0 else float(lo) + (float(hi) - float(lo)) * frac)
-    return total, out
 
 
 # -- 复购率: orders in the window whose k-th predecessor is in it too -----------------------------------------

@@ -130,7 +130,7 @@ def _build_specs() -> dict[str, RollupSpec]:
         ),
     ]
     # First-response histogram: conversations counted per exact first-response value, so the median and
-    # P90 of any window are read off a running count (see rollup_read.quantiles). Each conversation is
+    # P90 of any window are read off a running count (see rollup_quantiles.quantiles). Each conversation is
     # counted once overall and once under each single filter it can be asked with (渠道, 店铺, 客服) — a
     # cross join with FRT_DIMS, so one pass over a batch's conversations maintains all four. Keyed by all
     # three dimensions at once, a day bucket would hold nearly one row per conversation. Day and month

@@ -53,6 +53,7 @@ from sqlalchemy.sql.selectable import Join
 
 from analytics import repeat_orders
 from analytics import rollup_delta as delta
+from analytics.rollup_quantiles import quantiles
 from analytics.rollup_read import (
     batch,
     breakdown,
@@ -61,7 +62,6 @@ from analytics.rollup_read import (
     hourly,
     is_ready,
     probes,
-    quantiles,
     repeat_count,
     top,
     totals,

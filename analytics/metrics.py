@@ -206,7 +206,7 @@ def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[
         return MetricResult("complaints", float(n), n, {})
     found = None
     if len(filters) <= 1:  # ~100 rows a month overall or under one filter (rollup_complaint_tops)
-        fdim, fkey = next(iter(filters.items())) if filters else ("all", rollups.FRT_ALL)
+        fdim, fkey = next(iter(filters.items())) if filters else ("all", rollups.ALL_KEY)
         found = rollups.breakdown(conn, "complaint_tops", ("category", "product"), start, end,
                                   {"fdim": fdim, "fkey": fkey})
     if found is None:

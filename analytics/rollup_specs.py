@@ -38,14 +38,20 @@ RETURN = Return.__table__
 REVIEW = Review.__table__
 
 HOUR, DAY, MONTH = "h", "d", "m"
-# The rows each conversation contributes to the first-response histogram: overall, and per filter.
-FRT_DIMS = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", "channel", "shop", "agent")]
-                     ).subquery("frt_dims")
-FRT_ALL = "*"  # the key of the overall rows (dim 'all'); a NULL channel/shop/agent is '' like everywhere
-# The rows each complaint contributes to rollup_complaint_tops: overall, and per single filter.
-COMPLAINT_FILTERS = ("channel", "product", "agent", "shop")
-COMPLAINT_DIMS = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", *COMPLAINT_FILTERS)]
-                           ).subquery("complaint_dims")
+ALL_KEY = "*"  # the key of the overall rows (dim 'all'); a NULL filter value is '' like everywhere
+FRT_ALL = ALL_KEY  # (name kept for rollups.FRT_ALL)
+
+
+def per_filter(name: str, filters: dict[str, ColumnElement]) -> tuple[FromClause, ColumnElement, ColumnElement]:
+    """Rows counted once overall and once under each single filter (rollup_frt, rollup_complaint_tops):
+    a table of one row per 'all' and per filter name to cross join with the raw rows, its ``dim`` column,
+    and the key each (raw row, dim) pair is stored under — the filter's value, or ``ALL_KEY``."""
+    rows = union_all(*[select(literal_column(f"'{d}'").label("dim")) for d in ("all", *filters)]).subquery(name)
+    key = case(*[(rows.c.dim == literal_column(f"'{d}'"), col) for d, col in filters.items()],
+               else_=literal_column(f"'{ALL_KEY}'"))
+    return rows, rows.c.dim, key
+
+
 COARSE_TO_FINE = (MONTH, DAY, HOUR)
 
 
@@ -132,24 +138,22 @@ def _build_specs() -> dict[str, RollupSpec]:
     # First-response histogram: conversations counted per exact first-response value, so the median and
     # P90 of any window are read off a running count (see rollup_quantiles.quantiles). Each conversation is
     # counted once overall and once under each single filter it can be asked with (渠道, 店铺, 客服) — a
-    # cross join with FRT_DIMS, so one pass over a batch's conversations maintains all four. Keyed by all
+    # cross join with a four-row table (per_filter), so one pass over a batch's conversations maintains all four. Keyed by all
     # three dimensions at once, a day bucket would hold nearly one row per conversation. Day and month
     # grains only: an hour rarely repeats a value, and up to a day of edge rows is a cheap index range.
-    key = case(*[(FRT_DIMS.c.dim == literal_column(f"'{d}'"), CONV.c[d]) for d in ("channel", "shop", "agent")],
-               else_=literal_column(f"'{FRT_ALL}'"))
-    specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.outerjoin(FRT_DIMS, true()), CONV.c.started_at,
-                            CONV.c.conversation_id, {"dim": FRT_DIMS.c.dim, "key": key, "v": frt}, {"n": func.count()},
+    frt_rows, dim, key = per_filter("frt_dims", {d: CONV.c[d] for d in ("channel", "shop", "agent")})
+    specs.append(RollupSpec("frt_hist", RollupFrt.__table__, CONV.outerjoin(frt_rows, true()), CONV.c.started_at,
+                            CONV.c.conversation_id, {"dim": dim, "key": key, "v": frt}, {"n": func.count()},
                             where=(frt.is_not(None),), grains=(DAY, MONTH), value_dims=frozenset({"v"})))
     # /投诉 with at most one filter: complaints by category and product, overall and once under each single
-    # filter (the FRT_DIMS pattern). Day and month grains: ~9 complaints an hour, so an hour grain would be
+    # filter (per_filter, like rollup_frt). Day and month grains: ~9 complaints an hour, so an hour grain would be
     # larger than its raw rows; up to a day of raw edge rows is a few hundred complaints.
-    fkey = case(*[(COMPLAINT_DIMS.c.dim == literal_column(f"'{d}'"), col) for d, col in
-                  (("channel", COMPLAINT.c.channel), ("product", COMPLAINT.c.product), ("agent", CONV.c.agent),
-                   ("shop", CONV.c.shop))], else_=literal_column(f"'{FRT_ALL}'"))
+    tops_rows, fdim, fkey = per_filter("complaint_dims", {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product,
+                                                          "agent": CONV.c.agent, "shop": CONV.c.shop})
     specs.append(RollupSpec("complaint_tops", RollupComplaintTops.__table__,
-                            conv_of_complaint.outerjoin(COMPLAINT_DIMS, true()), COMPLAINT.c.created_at,
+                            conv_of_complaint.outerjoin(tops_rows, true()), COMPLAINT.c.created_at,
                             COMPLAINT.c.complaint_id,
-                            {"fdim": COMPLAINT_DIMS.c.dim, "fkey": fkey, "category": COMPLAINT.c.category,
+                            {"fdim": fdim, "fkey": fkey, "category": COMPLAINT.c.category,
                              "product": COMPLAINT.c.product},
                             {"n": func.count()}, grains=(DAY, MONTH)))
     # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).

@@ -68,6 +68,7 @@ from analytics.rollup_read import (
 )
 from analytics.rollup_specs import (
     AFFECTED,
+    ALL_KEY,
     CONV,
     FRT_ALL,
     LINKS,
@@ -88,7 +89,7 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown", "defer_for_bulk_load",
+__all__ = ["ALL_KEY", "FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown", "defer_for_bulk_load",
            "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready", "probes",
            "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits

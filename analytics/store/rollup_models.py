@@ -149,7 +149,7 @@ class RollupMessages(SQLModel, table=True):
 
 class RollupFrt(SQLModel, table=True):
     """Conversations per exact first-response value (seconds) — a histogram the median and P90 are read
-    from — once for all conversations (``dim='all'``, ``key=''``) and once per channel, shop and agent
+    from — once for all conversations (``dim='all'``, ``key='*'``) and once per channel, shop and agent
     (``dim`` names the filter, ``key`` its value). Day and month grains only; ``v`` is never NULL
     (conversations without a first response are not counted)."""
 

@@ -266,7 +266,7 @@ def _returns(conn: Connection, start: datetime, end: datetime, filters: dict[str
 
 def _repurchase(conn: Connection, start: datetime, end: datetime, filters: dict[str, str]) -> MetricResult:
     scheme = {(): "", ("channel",): "_channel", ("product",): "_product"}.get(tuple(sorted(filters)))
-    if scheme is not None:  # as sums (analytics.repeat_orders): customers = orders − C1, repeaters = C1 − C2
+    if scheme is not None:  # as sums (analytics.rollups.repeat): customers = orders − C1, repeaters = C1 − C2
         c1 = rollups.repeat_count(conn, f"repeat{scheme}_1", start, end, filters)
         c2 = rollups.repeat_count(conn, f"repeat{scheme}_2", start, end, filters) if c1 is not None else None
         orders = rollups.totals(conn, "orders", start, end, filters) if c2 is not None else None

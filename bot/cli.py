@@ -139,14 +139,14 @@ def cmd_rebuild(settings: Settings, what: str) -> int:
 
 
 def cmd_serve(settings: Settings) -> int:
-    from bot.server import run
+    from bot.web import run
 
     run(settings)
     return 0
 
 
 def cmd_train(argv: list[str]) -> int:
-    from analytics.textmodel.train import main as train_main
+    from analytics.textmodel.train_all import main as train_main
 
     return int(train_main(argv) or 0)
 

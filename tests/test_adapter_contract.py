@@ -255,7 +255,7 @@ def _bad_feishu() -> tuple[str, dict[str, str], dict[str, str], bytes]:
 
 @pytest.mark.parametrize("make", [_bad_wecom, _bad_dingtalk, _bad_feishu], ids=["wecom", "dingtalk", "feishu"])
 async def test_bad_signature_is_refused_and_nothing_happens(aiohttp_client, make):
-    server = pytest.importorskip("bot.server")
+    server = pytest.importorskip("bot.web")
     settings = Settings(
         wecom=WeComSettings(corp_id=WX_CORP, token=SecretStr(WX_TOKEN), encoding_aes_key=SecretStr(WX_KEY)),
         dingtalk=DingTalkSettings(app_key="k", app_secret=SecretStr(DT_SECRET)),

@@ -12,7 +12,7 @@ from bot.adapters import dingtalk_stream
 from bot.adapters.dingtalk_sender import DingTalkSender
 from bot.app import Bot
 from bot.config import DingTalkSettings
-from bot.server import create_app
+from bot.web import create_app
 from tests import metric_data as md
 from tests.fakes.dingtalk_client import callback_payload
 from tests.fakes.dingtalk_server import FakeDingTalk

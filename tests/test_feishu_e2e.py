@@ -19,7 +19,7 @@ from tests import metric_data as md
 from tests.fakes.feishu_server import FakeFeishu
 from tests.test_feishu_callback import CASES, encrypt, signed_headers
 
-server = pytest.importorskip("bot.server")
+server = pytest.importorskip("bot.web")
 WEEK = (datetime(2026, 11, 23, tzinfo=md.TZ), md.NOW)
 KEY, TOKEN = "e2e-encrypt-key", "VT-masked"
 

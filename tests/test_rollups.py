@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 from analytics import metrics, rollups
 from analytics.ingest import ingest_records
 from analytics.ingest.schema import SPECS as INGEST_SPECS
-from analytics.rollup_specs import DAY, HOUR, MONTH, RAW, SPECS, ceil, cover, floor, signed_cover, step
+from analytics.rollups.specs import DAY, HOUR, MONTH, RAW, SPECS, ceil, cover, floor, signed_cover, step
 from analytics.store.models import Complaint, Conversation, Message, Order, Return, Review
 from tests import metric_data as md
 

@@ -13,9 +13,9 @@ from analytics.store.db import make_engine
 from bot.adapters.dingtalk_sender import DingTalkSender
 from bot.app import Bot
 from bot.config import Settings
-from bot.dispatch import RecentIds, durable_destination
-from bot.server import create_app
-from bot.server_charts import ChartLinks, signing_key
+from bot.web import create_app
+from bot.web.charts import ChartLinks, signing_key
+from bot.web.dispatch import RecentIds, durable_destination
 from tests import metric_data as md
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers
 from tests.fakes.dingtalk_server import FakeDingTalk
@@ -173,7 +173,7 @@ def test_default_durable_destination(private, expected):
 
 
 async def test_graceful_drain_refuses_new_work():
-    from bot.dispatch import Dispatcher, ShuttingDown
+    from bot.web.dispatch import Dispatcher, ShuttingDown
 
     class NoReply:
         async def handle(self, _msg):  # a bot that never answers: only the bookkeeping is under test
@@ -189,7 +189,7 @@ async def test_graceful_drain_refuses_new_work():
 def test_build_parts_wires_access_senders_outbox_and_links(tmp_path):
     from bot.access import AccessPolicy
     from bot.delivery.outbox import Outbox
-    from bot.server_build import build_parts
+    from bot.web.build import build_parts
 
     settings = Settings(database={"url": f"sqlite:///{tmp_path}/serve.db"}, general={"data_dir": str(tmp_path)},
                         server={"public_base_url": "https://csbot.example.com"})

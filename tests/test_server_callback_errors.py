@@ -11,7 +11,7 @@ import pytest
 from bot.access import AccessPolicy
 from bot.adapters.dingtalk_sender import DingTalkSender
 from bot.app import Bot
-from bot.server import create_app
+from bot.web import create_app
 from tests import metric_data as md
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers
 from tests.fakes.dingtalk_server import FakeDingTalk, independent_sign

@@ -17,7 +17,7 @@ from bot.access import AccessPolicy
 from bot.adapters.dingtalk_sender import DingTalkSender
 from bot.app import Bot
 from bot.config import Settings
-from bot.server import create_app
+from bot.web import create_app
 from tests import metric_data as md
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers
 from tests.fakes.dingtalk_server import FakeDingTalk
@@ -93,7 +93,7 @@ async def test_charts_are_served_from_signed_links(aiohttp_client, sqlite_engine
     await client.close()
     settings = make_settings(fake, tmp_path, server={"public_base_url": base})
     bot = Bot(settings, sqlite_engine, clock=lambda: md.NOW, chart_dir=tmp_path / "charts")
-    from bot.server import build_chart_links
+    from bot.web.charts import build_chart_links
 
     links = build_chart_links(settings)
     app = create_app(bot, settings, senders={"dingtalk": DingTalkSender(settings.dingtalk, chart_links=links.publish)},

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from bot.app import Bot
 from bot.config import Settings
-from bot.server import create_app
+from bot.web import create_app
 
 TOKEN = "ingest-token-abcdef123456"
 

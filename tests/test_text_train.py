@@ -14,7 +14,8 @@ from analytics.textmodel.complaint_train import fit as fit_complaints
 from analytics.textmodel.features import text_features
 from analytics.textmodel.model import LinearTextModel, sigmoid, softmax
 from analytics.textmodel.tokenize import CsTokenizer
-from analytics.textmodel.train import Corpus, TrainConfig, fit_model, main, write_model
+from analytics.textmodel.train import Corpus, TrainConfig, fit_model, write_model
+from analytics.textmodel.train_all import main
 
 sklearn = pytest.importorskip("sklearn", reason="training needs scikit-learn")
 

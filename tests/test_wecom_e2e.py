@@ -18,7 +18,7 @@ from tests import metric_data as md
 from tests import wecom_client as wx
 from tests.fakes.wecom_server import FakeWeCom
 
-server = pytest.importorskip("bot.server")
+server = pytest.importorskip("bot.web")
 
 WEEK = (datetime(2026, 11, 23, tzinfo=md.TZ), md.NOW)
 

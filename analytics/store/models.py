@@ -84,7 +84,7 @@ class Order(SQLModel, table=True):
         Index("ix_order_customer_created", "customer_id", "created_at"),
         Index("ix_order_channel_created", "channel", "created_at"),
         Index("ix_order_product_created", "product", "created_at"),
-        # 复购率 reads orders by their predecessors' times (analytics.repeat_orders, migration 0007).
+        # 复购率 reads orders by their predecessors' times (analytics.rollups.repeat, migration 0007).
         Index("ix_order_prev1", "prev1_at", "created_at"),
         Index("ix_order_prev2", "prev2_at", "created_at"),
         Index("ix_order_prev1_channel", "channel", "prev1_channel_at", "created_at"),
@@ -104,7 +104,7 @@ class Order(SQLModel, table=True):
     attrs: dict | None = _json()
     # Derived, never imported: the times of the same customer's previous and second-previous order, overall
     # and within the same channel / product (order: created_at, then order_id). Kept by
-    # analytics.repeat_orders; they make 复购率 a sum (see analytics/repeat_orders.py).
+    # analytics.rollups.repeat; they make 复购率 a sum (see analytics/rollups/repeat.py).
     prev1_at: datetime | None = None
     prev2_at: datetime | None = None
     prev1_channel_at: datetime | None = None

@@ -165,7 +165,7 @@ class RollupFrt(SQLModel, table=True):
 
 
 def _repeat_table(name: str, dim: tuple[str, int] | None) -> Table:
-    """Orders per (bucket of the order, UTC day of its k-th previous order) — see analytics.repeat_orders."""
+    """Orders per (bucket of the order, UTC day of its k-th previous order) — see analytics.rollups.repeat."""
     dims = [Column(dim[0], String(dim[1]), primary_key=True, nullable=False)] if dim else []
     return Table(name, SQLModel.metadata,
                  Column("grain", String(1), primary_key=True, nullable=False), *dims,

@@ -34,7 +34,7 @@ from sqlalchemy import select  # noqa: E402
 
 from analytics import rollups  # noqa: E402
 from analytics.ingest import import_file  # noqa: E402
-from analytics.rollup_specs import SPECS  # noqa: E402
+from analytics.rollups import SPECS  # noqa: E402
 from analytics.store.db import open_database  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")

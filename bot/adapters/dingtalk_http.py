@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.adapters import dingtalk
-from bot.dispatch import ShuttingDown
+from bot.web.dispatch import ShuttingDown
 
 if TYPE_CHECKING:
-    from bot.server import ServerContext
+    from bot.web.context import ServerContext
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _refuse(ctx: ServerContext, outcome: str, status: int, message: str) -> web.
 
 
 async def callback(request: web.Request) -> web.Response:
-    from bot.server import CONTEXT, read_limited
+    from bot.web.context import CONTEXT, read_limited
 
     ctx = request.app[CONTEXT]
     settings = ctx.settings.dingtalk

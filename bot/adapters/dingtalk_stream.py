@@ -30,10 +30,10 @@ from dingtalk_stream import AckMessage, CallbackMessage
 from bot.adapters import dingtalk
 from bot.adapters.base import IncomingMessage
 from bot.config import DingTalkSettings
-from bot.dispatch import RecentIds, ShuttingDown
+from bot.web.dispatch import RecentIds, ShuttingDown
 
 if TYPE_CHECKING:
-    from bot.server import ServerContext
+    from bot.web.context import ServerContext
 
 log = logging.getLogger(__name__)
 

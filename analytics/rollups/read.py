@@ -2,7 +2,7 @@
 
 :func:`totals` sums a rollup's measures, :func:`breakdown` gives a total with the top values of several
 dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`rollup_quantiles.quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
-counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.repeat_orders`). Each returns None when the rollup cannot answer (not
+counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.rollups.repeat`). Each returns None when the rollup cannot answer (not
 complete, a filter value of ``''``, no whole hour in the window, or inside :func:`disabled`): the
 caller then computes from raw rows.
 """
@@ -29,8 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from analytics.rollup_batch import series_repeat, series_totals
-from analytics.rollup_specs import (
+from analytics.rollups.series import series_repeat, series_totals
+from analytics.rollups.specs import (
     DAY,
     HOUR,
     SPECS,
@@ -361,7 +361,7 @@ def repeat_count(conn: Connection, kind: str, start: datetime, end: datetime, fi
 
 # -- many windows at once (trend series, the /概览 card) ------------------------------------------------
 # Inside :func:`batch`, :func:`totals` and :func:`repeat_count` answer any of the batch's windows from sums
-# fetched for all of them at once (analytics.rollup_batch), per rollup and filters, on first use: one
+# fetched for all of them at once (analytics.rollups.series), per rollup and filters, on first use: one
 # statement per series instead of one or more per point.
 
 _MISS: Any = object()

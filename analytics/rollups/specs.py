@@ -136,7 +136,7 @@ def _build_specs() -> dict[str, RollupSpec]:
         ),
     ]
     # First-response histogram: conversations counted per exact first-response value, so the median and
-    # P90 of any window are read off a running count (see rollup_quantiles.quantiles). Each conversation is
+    # P90 of any window are read off a running count (see percentiles.quantiles). Each conversation is
     # counted once overall and once under each single filter it can be asked with (渠道, 店铺, 客服) — a
     # cross join with a four-row table (per_filter), so one pass over a batch's conversations maintains all four. Keyed by all
     # three dimensions at once, a day bucket would hold nearly one row per conversation. Day and month
@@ -156,7 +156,7 @@ def _build_specs() -> dict[str, RollupSpec]:
                             {"fdim": fdim, "fkey": fkey, "category": COMPLAINT.c.category,
                              "product": COMPLAINT.c.product},
                             {"n": func.count()}, grains=(DAY, MONTH)))
-    # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.repeat_orders).
+    # 复购率: orders counted by their bucket and the UTC day of their k-th predecessor (analytics.rollups.repeat).
     order_day = (DAY, MONTH)
     for kind, table in REPEAT_TABLES.items():
         dim = kind.split("_")[1] if kind.count("_") == 2 else None
@@ -302,7 +302,7 @@ def signed_cover(start: datetime, end: datetime) -> list[Term]:
 
     A local day in UTC+8 is [16:00, 16:00 next day): as one day bucket + its first 8 hours − the 8 hours
     after it, where the hour ranges are shared with the neighbouring days. A series of local days then
-    reads each day bucket and a third of the hour buckets once (:func:`rollup_batch.range_sums`), not
+    reads each day bucket and a third of the hour buckets once (:func:`series.range_sums`), not
     every hour bucket of the window.
     """
     a, b = ceil(start, HOUR), floor(end, HOUR)

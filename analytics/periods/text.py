@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from analytics.periods import _KEYWORD
+from analytics.periods.parse import KEYWORD_INDEX
 
 _D = "(?:\\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 _Y = "(?:\\d{4}|[零〇一二三四五六七八九]{4})"
@@ -13,7 +13,7 @@ _N = "(?:\\d{1,4}|[零〇一二两三四五六七八九十百千]{1,6})"
 _XSEP = "(?:\\s*(?:~|〜|至|到|-|—|–)\\s*)"
 _XFULL = rf"(?:{_Y}[-/.]{_D}[-/.]{_D}[日号]?|{_Y}年{_D}月{_D}[日号]?|{_D}月{_D}[日号]?)"
 _XMONTH = rf"(?:{_Y}年{_D}月份?|{_Y}[-/.]{_D}(?![-/.\d])|{_D}月份?)"
-_XWORDS = sorted({w.replace("1", "一") for w in _KEYWORD if w not in ("本季", "当季", "上季")}  # 本季新品 is no period
+_XWORDS = sorted({w.replace("1", "一") for w in KEYWORD_INDEX if w not in ("本季", "当季", "上季")}  # 本季新品 is no period
                  | {"历史", "全部时间", "所有时间", "有史以来", "双十一", "双十二", "双11", "双12"}, key=len, reverse=True)
 _EXTRACT = re.compile("|".join([
     rf"(?<![\d.]){_XFULL}{_XSEP}(?:{_XFULL}|{_D}[-/.]{_D}|{_D}[日号]?)(?![\d.])",  # 11月1日-11月7日, 11月1日到7日

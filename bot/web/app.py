@@ -1,8 +1,8 @@
-"""The HTTP server (``csbot serve``): platform callbacks, the event API, charts, health and metrics.
+"""The aiohttp application of ``csbot serve``: routes, middleware and the server's lifecycle.
 
-Routes verify, acknowledge and dispatch; commands run in background tasks (``bot.dispatch``).
-``create_app`` builds the aiohttp application from already-made parts (tests pass a real Bot
-and senders pointed at local fake vendors); ``run`` builds the parts from settings and serves.
+Routes verify, acknowledge and dispatch; commands run in background tasks (``bot.web.dispatch``).
+``create_app`` builds the application from already-made parts (tests pass a real Bot and
+senders pointed at local fake vendors); ``bot.web.serve.run`` builds the parts from settings.
 
 Graceful shutdown (SIGTERM/SIGINT): stop listening, let in-flight requests finish, stop Stream
 mode, wait up to ``server.shutdown_grace_seconds`` for running commands and their replies, stop
@@ -16,24 +16,21 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine
 
 from bot.adapters.base import Sender
 from bot.config import Settings
-from bot.dispatch import Dispatcher
-from bot.server_charts import ChartLinks, signing_key
-from bot.server_health import readiness
-from bot.server_metrics import ServerMetrics
+from bot.web.charts import ChartLinks, build_chart_links
+from bot.web.context import CONTEXT, ServerContext
+from bot.web.dispatch import Dispatcher
+from bot.web.health import readiness
+from bot.web.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -41,60 +38,12 @@ log = logging.getLogger(__name__)
 # Adding a platform is one line here (plus its module).
 ROUTE_INSTALLERS: tuple[str, ...] = (
     "bot.adapters.dingtalk_http:install",
-    "bot.server:install_wecom",
+    "bot.web.app:install_wecom",
     "bot.adapters.feishu:install",
-    "bot.events_api:install",
+    "bot.web.events:install",
 )
 
 CHART_SWEEP_INTERVAL_S = 600.0
-
-
-@dataclass
-class ServerContext:
-    """What route handlers need; stored on the app under :data:`CONTEXT`."""
-
-    settings: Settings
-    bot: Any
-    engine: Engine | None
-    dispatcher: Dispatcher
-    metrics: ServerMetrics
-    senders: Mapping[str, Sender]
-    outbox: Any = None
-    chart_links: ChartLinks | None = None
-    now_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
-    background: set[asyncio.Task[Any]] = field(default_factory=set)
-    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Extra lines for /readyz (informational: they never make the server "not ready").
-    probes: dict[str, Callable[[], str]] = field(default_factory=dict)
-
-    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        """A long-lived background task, cancelled at cleanup and forgotten when done."""
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        return task
-
-
-CONTEXT = web.AppKey("csbot", ServerContext)
-
-_current_links: ChartLinks | None = None
-
-
-def build_chart_links(settings: Settings) -> ChartLinks | None:
-    """Signed chart links, or None when ``server.public_base_url`` is not set."""
-    if not settings.server.public_base_url:
-        return None
-    directory = Path(settings.general.data_dir) / "public-charts"
-    return ChartLinks(directory, signing_key(settings), settings.server.public_base_url,
-                      settings.server.chart_url_ttl_seconds)
-
-
-def chart_url(chart_path: str | os.PathLike[str]) -> str:
-    """Register a chart file with the running server; return its signed, expiring public URL."""
-    if _current_links is None:
-        raise RuntimeError("chart links need server.public_base_url and a server created by create_app")
-    return _current_links.publish(chart_path)
 
 
 # ---------------------------------------------------------------- middleware and basic routes
@@ -156,22 +105,6 @@ def _status_error(status: int) -> web.HTTPException:
     return {403: web.HTTPForbidden, 410: web.HTTPGone}.get(status, web.HTTPNotFound)()
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The request body, or HTTP 413 when it is (or announces to be) larger than ``limit`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
-        chunks.append(chunk)
-
-
 def install_wecom(app: web.Application, ctx: ServerContext) -> None:
     """``GET|POST /wecom/callback`` (answers 404 until [wecom] corp_id, token and encoding_aes_key are set)."""
     from bot.adapters import wecom
@@ -229,10 +162,8 @@ def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], o
                chart_links: ChartLinks | None = None, metrics_registry: ServerMetrics | None = None,
                now_ms: Callable[[], int] | None = None) -> web.Application:
     """The aiohttp application: routes of SPEC.md plus the platform routes of :data:`ROUTE_MODULES`."""
-    global _current_links
     server_metrics = metrics_registry or ServerMetrics()
     links = chart_links if chart_links is not None else build_chart_links(settings)
-    _current_links = links
     dispatcher = Dispatcher(bot, senders, outbox, metrics=server_metrics)
     ctx = ServerContext(settings=settings, bot=bot, engine=getattr(bot, "engine", None), dispatcher=dispatcher,
                         metrics=server_metrics, senders=senders, outbox=outbox, chart_links=links)
@@ -251,15 +182,3 @@ def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], o
     app.on_shutdown.append(_on_shutdown)
     app.on_cleanup.append(_on_cleanup)
     return app
-
-
-def run(settings: Settings) -> None:
-    """``csbot serve``: open the database, build the bot, senders and outbox, serve until signalled."""
-    from bot.server_build import build_parts
-
-    parts = build_parts(settings)
-    app = create_app(parts.bot, settings, senders=parts.senders, outbox=parts.outbox, chart_links=parts.chart_links)
-    log.warning("csbot serving on http://%s:%d (DingTalk mode: %s)", settings.server.host, settings.server.port,
-                settings.dingtalk.mode)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
-                shutdown_timeout=float(settings.server.shutdown_grace_seconds), access_log=None)

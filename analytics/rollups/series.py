@@ -1,6 +1,6 @@
-"""Sums of many windows in one statement per rollup (trend series, the /概览 card; see rollup_read.batch).
+"""Sums of many windows in one statement per rollup (trend series, the /概览 card; see read.batch).
 
-:func:`series_totals` writes each window as signed ranges (``rollup_specs.signed_cover``) and fetches
+:func:`series_totals` writes each window as signed ranges (``specs.signed_cover``) and fetches
 the distinct ranges with :func:`range_sums`; :func:`series_repeat` counts 复购率's predecessors for the
 windows without a whole UTC day. The ranges travel as one JSON parameter, so each statement compiles
 once whatever their number.
@@ -19,12 +19,12 @@ from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import column
 
-from analytics.rollup_specs import DAY, RAW, SPECS, RollupSpec, cover, signed_cover
+from analytics.rollups.specs import DAY, RAW, SPECS, RollupSpec, cover, signed_cover
 
 
 def series_totals(conn: Connection, spec: RollupSpec, windows: list[tuple[datetime, datetime]],
                   filters: Mapping[str, str]) -> dict[int, dict[str, int | float]]:
-    """Each window's measure sums as signed sums of distinct ranges (rollup_specs.signed_cover)."""
+    """Each window's measure sums as signed sums of distinct ranges (specs.signed_cover)."""
     plans = [signed_cover(lo, hi) for lo, hi in windows]
     ranges = list(dict.fromkeys((grain, lo, hi) for terms in plans for _, grain, lo, hi in terms))
     sums = range_sums(conn, spec, ranges, filters)

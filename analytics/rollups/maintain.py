@@ -1,27 +1,11 @@
-"""Rollups: metric answers that do not grow with the raw data.
-
-Counts and sums per UTC hour, day and month and per filter dimension live in the ``rollup_*`` tables
-(:mod:`analytics.store.rollup_models`, definitions in :mod:`analytics.rollup_specs`). A window is
-answered from the coarsest whole buckets inside it plus the partial edge hours from raw rows (indexed
-by time), so the result equals the raw computation exactly (floating sums up to rounding). Reading —
-:func:`totals`, :func:`breakdown`, :func:`top`, :func:`disabled` — lives in :mod:`analytics.rollup_read`
-and is re-exported here.
-
-Maintenance:
+"""Rollup maintenance: keep the ``rollup_*`` tables equal to the raw rows at every import batch.
 
 - :func:`before_batch` / :func:`after_batch` wrap every import batch (``analytics.ingest``): the sums of
   the rows the batch can change are subtracted from the buckets before the write and added back after
-  it (:mod:`analytics.rollup_delta`, all in SQL). That covers the hours rows leave and enter, and the
-  rollups whose dimensions come from the batch (a re-imported conversation with a new agent moves its
-  complaints and messages), so late-arriving and re-imported rows stay correct at a cost that depends
-  on the batch, not on the table or on the order of the file.
-- :func:`refresh` recomputes given hours of the rollups of one raw kind from raw rows (delete + ``INSERT … SELECT …
-  GROUP BY``), then the days and months that contain them: for writers that bypass the import layer.
+  it (:mod:`analytics.rollups.delta`, all in SQL).
+- :func:`refresh` recomputes given hours of one raw kind from raw rows, then the days and months that
+  contain them: for writers that bypass the import layer.
 - :func:`rebuild` recomputes everything (``csbot rollups rebuild``).
-
-A rollup is read only once it is complete (``rollup_state.ready``): after :func:`rebuild`, or after
-the first import batch of its kind, which builds it from whatever raw rows exist. Code that writes raw
-rows without the import layer must call :func:`refresh`, :func:`rebuild` or :func:`invalidate`.
 """
 
 from __future__ import annotations
@@ -51,26 +35,11 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Join
 
-from analytics import repeat_orders
-from analytics import rollup_delta as delta
-from analytics.rollup_quantiles import quantiles
-from analytics.rollup_read import (
-    batch,
-    breakdown,
-    disabled,
-    grouped,
-    hourly,
-    is_ready,
-    probes,
-    repeat_count,
-    top,
-    totals,
-)
-from analytics.rollup_specs import (
+from analytics.rollups import delta, repeat
+from analytics.rollups.read import is_ready
+from analytics.rollups.specs import (
     AFFECTED,
-    ALL_KEY,
     CONV,
-    FRT_ALL,
     LINKS,
     MSG,
     ORDER,
@@ -89,9 +58,6 @@ log = logging.getLogger(__name__)
 STATE = RollupState.__table__
 KINDS = tuple(SPECS)
 REPEAT_KINDS = frozenset(REPEAT_TABLES)
-__all__ = ["ALL_KEY", "FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown", "defer_for_bulk_load",
-           "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready", "probes",
-           "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]
 _CHUNK = 400  # buckets or ids per statement: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -190,7 +156,7 @@ def _rebuild(conn: Connection, spec: RollupSpec, predecessors_current: bool = Fa
     unless the caller just did."""
     table = spec.table
     if spec.kind in REPEAT_KINDS and not predecessors_current:
-        repeat_orders.recompute(conn, None)
+        repeat.recompute(conn, None)
     conn.execute(delete(table))
     conn.execute(insert(table).from_select(_insert_columns(spec), _raw_select(spec, conn.dialect.name, [])))
     for finer, grain in zip(spec.grains, spec.grains[1:], strict=False):
@@ -306,12 +272,12 @@ def _resequence(conn: Connection, pending: Pending) -> None:
     recomputed, and they come back with the batch's own orders. Appending a customer's newest order
     moves nobody else's, so a time-ordered export costs little more than its own rows."""
     assert pending.customers is not None
-    moving = repeat_orders.moved(conn, pending.customers)
+    moving = repeat.moved(conn, pending.customers)
     for target in REPEAT_KINDS & pending.selectors.keys():
         column, ids = pending.selectors[target]
         pending.old_hours[target] |= delta.shift(conn, SPECS[target], column, moving - ids, -1)
         pending.selectors[target] = (column, ids | moving)
-    repeat_orders.recompute(conn, pending.customers)
+    repeat.recompute(conn, pending.customers)
 
 
 def _columns_of(exprs: Iterable[ColumnElement], table: Any) -> list[Column[Any]]:

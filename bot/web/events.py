@@ -15,14 +15,12 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from analytics.ingest import IngestError, ingest_records
-
-if TYPE_CHECKING:
-    from bot.server import ServerContext
+from bot.web.context import CONTEXT, ServerContext, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,6 @@ def token_ok(header: str | None, tokens: list[str]) -> bool:
 
 
 async def events(request: web.Request) -> web.Response:
-    from bot.server import CONTEXT, read_limited
-
     ctx = request.app[CONTEXT]
     tokens = [t.get_secret_value() for t in ctx.settings.ingest.tokens if t.get_secret_value()]
     if not token_ok(request.headers.get("Authorization"), tokens):

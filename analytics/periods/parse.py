@@ -1,8 +1,7 @@
-"""Chinese time phrases → half-open local windows ``[start, end)`` and their comparison windows.
+"""Phrase parsing: a Chinese time phrase at ``now`` → a :class:`Window` (``resolve_window``, ``resolve``).
 
-All calendar arithmetic happens in ``now``'s timezone: local midnights are built with
-``datetime(..., tzinfo=tz)``, never by subtracting hours. See docs/periods.md for the phrase
-table, the year-inference rules and the previous-period (comparison) rule.
+See docs/periods.md for the phrase table, the year-inference rules and the previous-period
+(comparison) rule.
 """
 
 from __future__ import annotations
@@ -10,159 +9,26 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from analytics.cn_numerals import CN_RUN as _CN_RUN
-from analytics.cn_numerals import cn_to_int as _cn_to_int
-
-__all__ = ["EXAMPLES", "PeriodError", "Window", "bucket_starts", "extract_period", "resolve", "resolve_window"]
-
-EXAMPLES = "今天、昨天、本周、上周、本月、上月、本季度、今年、近7天、近24小时、近4周、11月、11月1日-11月7日、2026-11-01~2026-11-07"
-MAX_N = 3660
-MAX_YEARS = 100
-ALL_TIME_START = date(2000, 1, 1)
-MAX_BUCKETS = 20_000
-
-Step = tuple[str, float]  # ("days" | "months" | "seconds", amount): how far the comparison window moves back
-
-
-class PeriodError(ValueError):
-    """An unparseable or impossible time phrase; ``str(exc)`` is a Chinese message with examples."""
-
-
-# --------------------------------------------------------------------------- local-time helpers
-def _valid(dt: datetime) -> datetime:
-    """Map a wall time inside a DST gap onto a real instant (a no-op for zones without DST)."""
-    return dt.astimezone(UTC).astimezone(dt.tzinfo)
-
-
-def _at(d: date, tz) -> datetime:  # noqa: ANN001 - any tzinfo
-    return _valid(datetime(d.year, d.month, d.day, tzinfo=tz))
-
-
-def _month_first(index: int) -> date:
-    """The first day of month number ``index`` (= year * 12 + month - 1)."""
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _shift(dt: datetime, step: Step) -> datetime:
-    """Move ``dt`` back by ``step``: wall-clock days, calendar months (clamped), or absolute seconds."""
-    unit, amount = step
-    tz = dt.tzinfo
-    if unit == "seconds":
-        return (dt.astimezone(UTC) - timedelta(seconds=amount)).astimezone(tz)
-    wall = dt.replace(tzinfo=None)
-    if unit == "days":
-        wall -= timedelta(days=amount)
-    else:
-        index = wall.year * 12 + wall.month - 1 - int(amount)
-        first = _month_first(index)
-        if wall.day > calendar.monthrange(first.year, first.month)[1]:
-            # 03-31 has no February twin: clamp to the end of that month (= next month's first midnight)
-            nxt = _month_first(index + 1)
-            wall = datetime(nxt.year, nxt.month, 1)
-        else:
-            wall = wall.replace(year=first.year, month=first.month)
-    return _valid(wall.replace(tzinfo=tz))
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
-
-
-def _fmt_span(start: datetime, end: datetime, year: int) -> str:
-    pattern = "%m-%d %H:%M" if start.year == year and end.year == year else "%Y-%m-%d %H:%M"
-    return f"{start.strftime(pattern)} ~ {end.strftime(pattern)}"
-
-
-# --------------------------------------------------------------------------- labels
-_TO_DATE_PREV = {("days", 1): "昨天同期", ("days", 7): "上周同期", ("months", 1): "上月同期",
-                 ("months", 3): "上季度同期", ("months", 12): "去年同期"}
-_REL_DAYS = {0: "今天", -1: "昨天", -2: "前天", -3: "大前天"}
-_REL_WEEKS = {0: "本周", -1: "上周", -2: "上上周"}
-
-
-def _date_label(start: datetime, end: datetime, step: Step, today: date, relative: bool = False) -> str | None:
-    """A calendar name for a whole-day window (``11月``, ``第3季度``, ``11月1日-11月7日``), else None."""
-    first, stop = start.date(), end.date()
-    if start != _at(first, start.tzinfo) or end != _at(stop, end.tzinfo) or stop <= first:
-        return None
-    last = stop - timedelta(days=1)
-    with_year = first.year != today.year or last.year != today.year
-
-    def y(d: date) -> str:
-        return f"{d.year}年" if with_year else ""
-
-    unit, amount = step
-    if unit == "months" and first.day == 1 and stop.day == 1:
-        if amount == 12 and first.month == 1:
-            return f"{first.year}年"
-        if amount == 3 and first.month % 3 == 1:
-            return f"{y(first)}第{first.month // 3 + 1}季度"
-        if amount == 1:
-            return f"{y(first)}{first.month}月"
-        return f"{y(first)}{first.month}月-{y(last)}{last.month}月"
-    if unit != "days":
-        return None
-    offset = (first - today).days
-    if relative and amount == 1 and offset in _REL_DAYS:
-        return _REL_DAYS[offset]
-    weeks = (first - today + timedelta(days=today.weekday())).days // 7
-    if relative and amount == 7 and first.weekday() == 0 and weeks in _REL_WEEKS:
-        return _REL_WEEKS[weeks]
-    if first == last:
-        return f"{y(first)}{first.month}月{first.day}日"
-    return f"{y(first)}{first.month}月{first.day}日-{y(last)}{last.month}月{last.day}日"
-
-
-# --------------------------------------------------------------------------- the window
-@dataclass(frozen=True)
-class Window:
-    """A resolved period ``[start, end)`` in local time plus its comparison window ``[prev_start, prev_end)``.
-
-    ``kind``: ``to_date`` (the period contains now and ends at now), ``complete`` or ``rolling``.
-    ``describe()`` prints ``start ~ end`` where end is exclusive.
-    """
-
-    start: datetime
-    end: datetime
-    phrase: str
-    kind: str
-    prev_start: datetime
-    prev_end: datetime
-    prev_phrase: str = "上一期"
-    step: Step | None = field(default=None, repr=False)
-    now: datetime | None = field(default=None, repr=False)
-
-    @property
-    def duration(self) -> timedelta:
-        return _utc(self.end) - _utc(self.start)
-
-    def _step(self) -> Step:
-        if self.step is not None:
-            return self.step
-        return ("seconds", (_utc(self.start) - _utc(self.prev_start)).total_seconds())
-
-    def previous(self) -> Window:
-        """The comparison window as a Window of its own (its previous moves back by the same step)."""
-        step = self._step()
-        today = (self.now or self.end).date()
-        label = _date_label(_shift(self.prev_start, step), _shift(self.prev_end, step), step, today, True)
-        return Window(self.prev_start, self.prev_end, self.prev_phrase, "complete",
-                      _shift(self.prev_start, step), _shift(self.prev_end, step),
-                      prev_phrase=label or "上一期", step=step, now=self.now)
-
-    def describe(self) -> str:
-        """E.g. ``本周 11-23 00:00 ~ 11-26 15:00`` (end exclusive; the year appears when not now's year)."""
-        return f"{self.phrase} {_fmt_span(self.start, self.end, self._year)}"
-
-    def prev_describe(self) -> str:
-        return f"{self.prev_phrase} {_fmt_span(self.prev_start, self.prev_end, self._year)}"
-
-    @property
-    def _year(self) -> int:
-        return (self.now or self.end).year
+from analytics.periods.numerals import CN_RUN as _CN_RUN
+from analytics.periods.numerals import cn_to_int as _cn_to_int
+from analytics.periods.window import (
+    ALL_TIME_START,
+    EXAMPLES,
+    MAX_N,
+    MAX_YEARS,
+    TO_DATE_PREV,
+    PeriodError,
+    Step,
+    Window,
+    at_midnight,
+    date_label,
+    month_first,
+    shift_back,
+    to_utc,
+)
 
 
 @dataclass
@@ -226,7 +92,7 @@ _KEYWORDS: dict[tuple[str, int], tuple[str, ...]] = {
     ("year", -1): ("去年", "上1年", "上年", "去年全年"),
     ("year", -2): ("前年",),
 }
-_KEYWORD = {word: key for key, words in _KEYWORDS.items() for word in words}
+KEYWORD_INDEX = {word: key for key, words in _KEYWORDS.items() for word in words}
 _ALL_TIME = ("全部", "全部时间", "所有", "所有时间", "历史", "历史全部", "有史以来", "不限")
 _UNIT_STEP: dict[str, Step] = {"day": ("days", 1), "week": ("days", 7), "month": ("months", 1),
                                "quarter": ("months", 3), "year": ("months", 12)}
@@ -234,7 +100,7 @@ _NAMED = {"双11": ("双十一", 11, 11), "双12": ("双十二", 12, 12), "618":
 
 
 def _keyword(text: str, now: datetime) -> _Spec | None:
-    key = _KEYWORD.get(text)
+    key = KEYWORD_INDEX.get(text)
     if key is None:
         return None
     unit, offset = key
@@ -248,8 +114,8 @@ def _keyword(text: str, now: datetime) -> _Spec | None:
     else:
         size = int(_UNIT_STEP[unit][1])
         index = (today.year * 12 + today.month - 1) // size * size + offset * size
-        first, stop = _month_first(index), _month_first(index + size)
-    return _Spec(_at(first, tz), _at(stop, tz), _UNIT_STEP[unit], _KEYWORDS[key][0])
+        first, stop = month_first(index), month_first(index + size)
+    return _Spec(at_midnight(first, tz), at_midnight(stop, tz), _UNIT_STEP[unit], _KEYWORDS[key][0])
 
 
 _ROLLING = re.compile(r"(?P<pre>最近|近|过去)?的?(?P<n>\d+)"
@@ -266,17 +132,17 @@ def _rolling(text: str, now: datetime, raw: str) -> _Spec | None:
         raise PeriodError(f"「{_show(raw)}」中的数量需在 1 到 {limit} 之间。例如：近7天、近30天、近24小时、近4周。")
     tz, today = now.tzinfo, now.date()
     if u in ("小时", "钟头"):
-        return _Spec(_shift(now, ("seconds", 3600 * n)), now, ("seconds", 3600 * n), f"近{n}小时", True)
+        return _Spec(shift_back(now, ("seconds", 3600 * n)), now, ("seconds", 3600 * n), f"近{n}小时", True)
     if u in ("天", "日", "周", "星期", "礼拜"):
         days = n if u in ("天", "日") else 7 * n
         label = f"近{n}天" if u in ("天", "日") else f"近{n}周"
-        return _Spec(_at(today - timedelta(days=days - 1), tz), now, ("days", days), label, True)
+        return _Spec(at_midnight(today - timedelta(days=days - 1), tz), now, ("days", days), label, True)
     months = n if u == "月" else 12 * n
     index = today.year * 12 + today.month - 1 - months
-    first = _month_first(index)  # N calendar months ending today: same day N months ago, clamped, + 1 day
+    first = month_first(index)  # N calendar months ending today: same day N months ago, clamped, + 1 day
     back = first.replace(day=min(today.day, calendar.monthrange(first.year, first.month)[1]))
     label = f"近{n}个月" if u == "月" else f"近{n}年"
-    return _Spec(_at(back + timedelta(days=1), tz), now, ("months", months), label, True)
+    return _Spec(at_midnight(back + timedelta(days=1), tz), now, ("months", months), label, True)
 
 
 _QUARTER = re.compile(r"(?:(?P<y>\d{4})年?-?)?(?:第(?P<a>\d+)季度?|(?P<b>\d+)季度|q(?P<c>\d+))")
@@ -287,7 +153,7 @@ def _quarter_or_year(text: str, now: datetime, raw: str) -> _Spec | None:
     tz = now.tzinfo
     if m := _YEAR.fullmatch(text):
         y = int(m["y"])
-        return _Spec(_at(_mk(raw, y, 1), tz), _at(_mk(raw, y + 1, 1), tz), ("months", 12))
+        return _Spec(at_midnight(_mk(raw, y, 1), tz), at_midnight(_mk(raw, y + 1, 1), tz), ("months", 12))
     m = _QUARTER.fullmatch(text)
     if m is None:
         return None
@@ -298,7 +164,7 @@ def _quarter_or_year(text: str, now: datetime, raw: str) -> _Spec | None:
     if not m["y"] and _mk(raw, y, 3 * q - 2) > now.date():
         y -= 1  # a bare quarter still ahead of us means last year's
     first = _mk(raw, y, 3 * q - 2)
-    return _Spec(_at(first, tz), _at(_month_first(first.year * 12 + first.month - 1 + 3), tz), ("months", 3))
+    return _Spec(at_midnight(first, tz), at_midnight(month_first(first.year * 12 + first.month - 1 + 3), tz), ("months", 3))
 
 
 _ENDPOINTS = [  # (pattern, tag); tags: full date, numeric m-d (ranges only), day only (range ends), month
@@ -351,10 +217,10 @@ def _date_range(text: str, now: datetime, raw: str) -> _Spec | None:
     tz = now.tzinfo
     if months:
         count = (last.year - first.year) * 12 + last.month - first.month + 1
-        stop = _month_first(last.year * 12 + last.month)
-        return _Spec(_at(first, tz), _at(stop, tz), ("months", count), calendar=count == 1)
+        stop = month_first(last.year * 12 + last.month)
+        return _Spec(at_midnight(first, tz), at_midnight(stop, tz), ("months", count), calendar=count == 1)
     days = (last - first).days + 1
-    return _Spec(_at(first, tz), _at(last + timedelta(days=1), tz), ("days", days), calendar=days == 1)
+    return _Spec(at_midnight(first, tz), at_midnight(last + timedelta(days=1), tz), ("days", days), calendar=days == 1)
 
 
 def _single(text: str, now: datetime, raw: str) -> _Spec | None:
@@ -365,22 +231,22 @@ def _single(text: str, now: datetime, raw: str) -> _Spec | None:
     tag, y, m, d = ep
     if tag == "day":  # 3号: this month's, or last month's if still ahead
         index = today.year * 12 + today.month - 1 - (d > today.day)
-        y, m = _month_first(index).year, _month_first(index).month
+        y, m = month_first(index).year, month_first(index).month
     elif y is None:
         ahead = _mk(raw, today.year, m, d or 1) > today
         y = today.year - ahead  # a year-less date or month still ahead of us means last year's
     if tag == "month":
         first = _mk(raw, y, m)
-        return _Spec(_at(first, tz), _at(_month_first(y * 12 + m), tz), ("months", 1))
+        return _Spec(at_midnight(first, tz), at_midnight(month_first(y * 12 + m), tz), ("months", 1))
     day = _mk(raw, y, m, d)
-    return _Spec(_at(day, tz), _at(day + timedelta(days=1), tz), ("days", 1))
+    return _Spec(at_midnight(day, tz), at_midnight(day + timedelta(days=1), tz), ("days", 1))
 
 
 # --------------------------------------------------------------------------- public API
 def _parse(text: str, now: datetime, raw: str) -> _Spec:
     if text in _ALL_TIME:
-        start = _at(ALL_TIME_START, now.tzinfo)
-        return _Spec(start, now, ("seconds", (_utc(now) - _utc(start)).total_seconds()), "全部", True)
+        start = at_midnight(ALL_TIME_START, now.tzinfo)
+        return _Spec(start, now, ("seconds", (to_utc(now) - to_utc(start)).total_seconds()), "全部", True)
     if spec := _keyword(text, now):
         return spec
     if text in _NAMED:
@@ -413,14 +279,14 @@ def resolve_window(phrase: str, now: datetime) -> Window:
     else:
         kind, end = "complete", spec.end
     today = now.date()
-    label = spec.label or _date_label(spec.start, spec.end, spec.step, today) or phrase.strip()
-    prev_start, prev_end = _shift(spec.start, spec.step), _shift(end, spec.step)
+    label = spec.label or date_label(spec.start, spec.end, spec.step, today) or phrase.strip()
+    prev_start, prev_end = shift_back(spec.start, spec.step), shift_back(end, spec.step)
     if kind == "to_date":
-        prev_label = _TO_DATE_PREV.get(spec.step, "上期同期") if spec.calendar else "上期同期"
+        prev_label = TO_DATE_PREV.get(spec.step, "上期同期") if spec.calendar else "上期同期"
     elif kind == "rolling":
         prev_label = "上一期" if label == "全部" else "上一个" + label
     else:
-        prev_label = _date_label(prev_start, prev_end, spec.step, today, relative=True) or "上一期"
+        prev_label = date_label(prev_start, prev_end, spec.step, today, relative=True) or "上一期"
     return Window(spec.start, end, label, kind, prev_start, prev_end, prev_label, spec.step, now)
 
 
@@ -429,7 +295,3 @@ def resolve(phrase: str, now: datetime) -> tuple[datetime, datetime]:
     window = resolve_window(phrase, now)
     return window.start, window.end
 
-
-# Free-text extraction and trend buckets live in their own modules; re-exported as part of the periods API.
-from analytics.period_buckets import bucket_starts  # noqa: E402
-from analytics.period_text import extract_period  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from analytics.periods import MAX_BUCKETS, PeriodError, Window, _at, _month_first, _utc
+from analytics.periods.window import MAX_BUCKETS, PeriodError, Window, at_midnight, month_first, to_utc
 
 
 def bucket_starts(window: Window, granularity: str) -> list[datetime]:
@@ -12,8 +12,8 @@ def bucket_starts(window: Window, granularity: str) -> list[datetime]:
     tz, start = window.start.tzinfo, window.start
     if granularity == "hour":
         first = start.replace(minute=0, second=0, microsecond=0)
-        count = int((_utc(window.end) - _utc(first)).total_seconds() // 3600) + 1
-        out = [(_utc(first) + timedelta(hours=i)).astimezone(tz) for i in range(min(count, MAX_BUCKETS + 1))]
+        count = int((to_utc(window.end) - to_utc(first)).total_seconds() // 3600) + 1
+        out = [(to_utc(first) + timedelta(hours=i)).astimezone(tz) for i in range(min(count, MAX_BUCKETS + 1))]
     else:
         day = start.date()
         if granularity == "day":
@@ -23,11 +23,11 @@ def bucket_starts(window: Window, granularity: str) -> list[datetime]:
             nxt = lambda d: d + timedelta(days=7)  # noqa: E731
         elif granularity == "month":
             day = day.replace(day=1)
-            nxt = lambda d: _month_first(d.year * 12 + d.month)  # noqa: E731
+            nxt = lambda d: month_first(d.year * 12 + d.month)  # noqa: E731
         else:
             raise ValueError(f"unknown granularity {granularity!r}; use hour, day, week or month")
         out = []
-        while len(out) <= MAX_BUCKETS and (b := _at(day, tz)) < window.end:
+        while len(out) <= MAX_BUCKETS and (b := at_midnight(day, tz)) < window.end:
             out.append(b)
             day = nxt(day)
     out = [b for b in out if b < window.end]

@@ -11,7 +11,7 @@ previous and second-previous order (NULL when there is none). For a window P = [
   ``prev1 ≥ start`` and ``prev2 < start`` (or NULL): repeaters(P) = C1(P) − C2(P).
 
 C_k(P) is a count of orders by the order's time *and* its predecessor's UTC day, which the
-``rollup_repeat*`` tables hold per day and month of the order (``analytics.rollup_read.repeat_count``):
+``rollup_repeat*`` tables hold per day and month of the order (``analytics.rollups.read.repeat_count``):
 whole buckets with ``pday`` after the day of ``start``, plus raw rows for the window's edges and for
 predecessors in the day of ``start`` itself. With a 渠道 or 商品 filter the customer's orders in that
 channel or product are the ones that count, so each has its own predecessors (``prev*_channel_at``,
@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
 
-from analytics.rollup_delta import ids_param, one_of
+from analytics.rollups.delta import ids_param, one_of
 from analytics.store.models import Order
 
 ORDER = Order.__table__

@@ -95,3 +95,12 @@ class ChartLinks:
             except FileNotFoundError:
                 continue
         return removed
+
+
+def build_chart_links(settings: Settings) -> ChartLinks | None:
+    """Signed chart links, or None when ``server.public_base_url`` is not set."""
+    if not settings.server.public_base_url:
+        return None
+    directory = Path(settings.general.data_dir) / "public-charts"
+    return ChartLinks(directory, signing_key(settings), settings.server.public_base_url,
+                      settings.server.chart_url_ttl_seconds)

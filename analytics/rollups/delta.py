@@ -25,7 +25,7 @@ from sqlalchemy import ARRAY, Connection, Text, bindparam, cast, delete, func, l
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-from analytics.rollup_specs import HOUR, SPECS, RollupSpec, bucket_expr, floor
+from analytics.rollups.specs import HOUR, SPECS, RollupSpec, bucket_expr, floor
 
 _CHUNK = 2000  # ids per IN (...) list: well under SQLite's 32766 and PostgreSQL's 65535 parameters
 

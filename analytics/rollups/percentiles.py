@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, case, cast, func, literal, select, union_all
 
-from analytics.rollup_read import Shape, _bucket_parts, _edge_parts, _usable
-from analytics.rollup_specs import SPECS
+from analytics.rollups.read import Shape, _bucket_parts, _edge_parts, _usable
+from analytics.rollups.specs import SPECS
 
 Fraction = tuple[int, int]  # q as numerator/denominator: ranks are then exact integer arithmetic in SQL
 

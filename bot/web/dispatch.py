@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from bot.adapters.base import Destination, IncomingMessage, Sender, SendError
-from bot.server_metrics import ServerMetrics
+from bot.web.metrics import ServerMetrics
 from handlers.base import Reply
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from bot.adapters.base import Sender
 from bot.config import Settings
-from bot.server_charts import ChartLinks
+from bot.web.charts import ChartLinks, build_chart_links
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ def build_parts(settings: Settings) -> Parts:
     from bot.app import Bot
     from bot.delivery.outbox import Outbox
     from bot.redact import install_log_redaction, register_secrets
-    from bot.server import build_chart_links
 
     register_secrets(_secrets(settings))
     install_log_redaction()

@@ -80,6 +80,8 @@ def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None, en
         print(f"导入失败: {exc}", file=sys.stderr)
         return 2
     print(f"{kind}: 新增 accepted={result.accepted}  更新 updated={result.updated}  拒绝 rejected={result.rejected}")
+    if kind == "kb":
+        print("注意：知识库条目已保存，但目前还没有功能读取它们；即将上线的 /知识库 建议会用它们排除已覆盖的问题。")
     for err in result.errors[:10]:
         print(f"  {err.reason}", file=sys.stderr)
     if result.rejected:

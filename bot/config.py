@@ -187,11 +187,6 @@ class AlertSettings(Section):
     targets: list[str] = Field(default_factory=list)
 
 
-class FaqSettings(Section):
-    days: int = 30
-    min_cluster_size: int = 5
-
-
 class TextSettings(Section):
     complaint_rules: dict[str, list[str]] = Field(default_factory=dict)
     user_words: list[str] = Field(default_factory=list)
@@ -228,7 +223,6 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     digests: DigestSettings = Field(default_factory=DigestSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
-    faq: FaqSettings = Field(default_factory=FaqSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)

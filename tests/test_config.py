@@ -82,3 +82,22 @@ def test_secrets_are_not_printed(tmp_path):
     s = load_settings(cfg)
     assert "very-secret-value" not in repr(s)
     assert s.dingtalk.app_secret.get_secret_value() == "very-secret-value"
+
+
+def test_a_section_that_is_not_built_is_an_unknown_key(tmp_path):
+    """[faq] comes with /知识库; until then a file that sets it is told so, not silently accepted."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[faq]\ndays = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key 'faq"):
+        load_settings(cfg)
+
+
+def test_every_setting_is_read_by_the_code():
+    """Config promises nothing that is not there: each key of the settings model is read somewhere
+    outside bot/config.py (as ``.<key>``), so no documented switch is a no-op."""
+    root = EXAMPLE.parent
+    sources = "\n".join(p.read_text(encoding="utf-8") for layer in ("bot", "handlers", "analytics")
+                        for p in (root / layer).rglob("*.py") if p != root / "bot" / "config.py")
+    unread = [f"{section}.{key}" for section, key in _leaf_keys(Settings)
+              if not re.search(rf"\.{re.escape(key)}\b", sources)]
+    assert not unread, f"settings no code reads: {unread}"

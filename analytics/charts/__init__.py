@@ -1,11 +1,13 @@
 """Charts for chat replies: phone-sized PNGs in one calm style, rendered off the event loop.
 
-Four chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples), each
+Five chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples, the digest's
+composite of tiles and bar blocks), each
 as ``xxx(..., path) -> Path`` that writes a PNG and ``xxx_figure(...) -> Figure`` for tests.
 Use :func:`render` from async code. See docs/charts.md.
 """
 
 from analytics.charts.bars import bar_chart, bar_figure
+from analytics.charts.digest import BarBlock, DigestTile, digest_chart, digest_figure
 from analytics.charts.fonts import ChartFontError, chart_font, chart_font_path, missing_glyphs
 from analytics.charts.heatmap import WEEKDAYS, heatmap, heatmap_figure
 from analytics.charts.multiples import Panel, small_multiples, small_multiples_figure
@@ -19,12 +21,16 @@ __all__ = [
     "MAX_BYTES",
     "WEEKDAYS",
     "WIDTH_PX",
+    "BarBlock",
     "ChartFontError",
+    "DigestTile",
     "Panel",
     "bar_chart",
     "bar_figure",
     "chart_font",
     "chart_font_path",
+    "digest_chart",
+    "digest_figure",
     "heatmap",
     "heatmap_figure",
     "missing_glyphs",

@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 
 from analytics import metrics
 from analytics.periods import PeriodError, resolve_window
-from bot.adapters.base import IncomingMessage
+from bot.adapters.base import IncomingMessage, durable_destination
 from bot.config import Settings
-from bot.router import Parsed, Router
+from bot.router import Parsed, Router, UnknownFilterValue
 from handlers.base import CommandContext, CommandError, Reply, Services
 from handlers.registry import load_commands
 
@@ -31,6 +31,13 @@ NOT_UNDERSTOOD = "没听懂。试试「/满意度 本周」「昨天淘宝的投
 EMPTY_DB = ("还没有数据。先导入客服系统导出的文件：csbot import conversations 会话.csv"
             "（详见 README「导入数据」），或运行 csbot demo 用演示数据体验。")
 _KNOWN_TTL = 300.0
+_KNOWN_RECHECK = 10.0  # an unknown filter value reloads names cached longer ago than this
+
+
+def _reply_to(msg: IncomingMessage) -> dict[str, Any]:
+    """The chat's durable destination as plain data, for commands that subscribe the chat to pushes."""
+    d = durable_destination(msg)
+    return {"platform": d.platform, "kind": d.kind, "target": d.target, "extra": dict(d.extra)}
 
 
 class Bot:
@@ -48,9 +55,21 @@ class Bot:
         chart_dir = chart_dir or Path(settings.general.data_dir) / "charts"
         self.services = Services(engine=engine, tz=self.tz, chart_dir=chart_dir,
                                  min_agent_n=settings.metrics.min_agent_n)
+        self.services.extra["agents_visible"] = self.agents_visible
+        # The config file's digests as plain data: /订阅列表 lists them (marked 配置文件, not editable from chat).
+        self.services.extra["digest_config"] = settings.digests.model_dump()
         self._known: dict[str, list[str]] = {}
         self._known_at = float("-inf")
         self._has_data = False
+
+    def agents_visible(self, ctx: CommandContext) -> bool:
+        """Whether a reply in this chat may carry per-agent figures (the /周报 league): where the
+        sensitive /客服 may be used — any chat without an access policy, else 1:1 chats and
+        ``[access] sensitive_chats``."""
+        if self.access is None or ctx.is_private:
+            return True
+        chats = self.access.settings.sensitive_chats
+        return "*" in chats or ctx.chat_id in chats or f"{ctx.platform}:{ctx.chat_id}" in chats
 
     def now(self) -> datetime:
         return self._clock() if self._clock else datetime.now(self.tz)
@@ -97,6 +116,14 @@ class Bot:
         if now - self._known_at > _KNOWN_TTL:
             self._known = await asyncio.to_thread(self._load_known)
             self._known_at = now
+        try:
+            return self.router.parse(text, self._known)
+        except UnknownFilterValue:
+            if now - self._known_at < _KNOWN_RECHECK:
+                raise
+        # The value may be newer than the cached names (imported by another process): reload once.
+        self._known = await asyncio.to_thread(self._load_known)
+        self._known_at = now
         return self.router.parse(text, self._known)
 
     def _load_known(self) -> dict[str, list[str]]:
@@ -112,7 +139,7 @@ class Bot:
         ctx = CommandContext(spec=spec, services=self.services, now=now, raw_text=msg.text, args=parsed.args,
                              filters=parsed.filters, granularity=parsed.granularity, explain=parsed.explain,
                              user_id=msg.user_id, user_name=msg.user_name, chat_id=msg.chat_id,
-                             is_private=msg.is_private)
+                             is_private=msg.is_private, platform=msg.platform, reply_to=_reply_to(msg))
         if spec.takes_period:
             phrase = parsed.period_phrase or spec.default_period
             try:

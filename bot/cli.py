@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from bot import digest_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train-sentiment",
                        help="retrain the shipped sentiment and complaint models (needs scikit-learn and ../shared/datasets)")
     t.add_argument("args", nargs=argparse.REMAINDER)
+    digest_cli.add_parser(sub)
     return p
 
 
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rebuild(settings, args.what)
         if args.cmd == "serve":
             return cmd_serve(settings)
+        if args.cmd == "digest":
+            return digest_cli.run(settings, args, _make_bot)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

@@ -67,6 +67,8 @@ class CommandSpec:
     # Words left after the period and filters are arguments (a name), not a period phrase.
     free_args: bool = False
     examples: tuple[str, ...] = ()
+    # Only as /name: the name inside a sentence ("暂停", "订阅") does not pick this command.
+    slash_only: bool = False
 
 
 @dataclass
@@ -99,6 +101,10 @@ class CommandContext:
     chat_id: str = "console"
     is_private: bool = True
     is_admin: bool = False
+    # Where a push to this chat goes (the outbox destination as plain data: platform, kind, target, extra);
+    # commands that subscribe the chat to something store it.
+    reply_to: dict[str, Any] = field(default_factory=dict)
+    platform: str = "console"
 
 
 Handler = Callable[[CommandContext], Awaitable[Reply]]

@@ -139,7 +139,8 @@ def _attention(d: Digest) -> list[str]:
 
 
 def flag_text(f: Flag, cur: MetricResult, kind: str) -> str:
-    """E.g. ``投诉 42 件，高于近4周同日（8–12 件）`` or ``满意度 85.0%，低于近4周同日的 92.1%（n=456）``."""
+    """E.g. ``投诉 42 件，高于近4周同日（8–12 件）`` or ``满意度 85.0%，低于近4周同日的 92.1%（n=456）``
+    (a rate's baseline is the median of those weeks)."""
     m = METRICS[f.key]
     where = f"近{f.weeks}周同日" if kind == DAILY else f"前{f.weeks}周"
     side = "高于" if f.direction > 0 else "低于"
@@ -172,7 +173,9 @@ def league_lines(rows: list[AgentRow], prev_rows: list[AgentRow], min_n: int) ->
     if len(ranked) > 2 * LEAGUE_EDGE:
         shown = shown[:LEAGUE_EDGE] + shown[-LEAGUE_EDGE:]
     lines = [f"**客服排行**（满意度，参评 ≥ {min_n}；共 {len(ranked)} 人排名）"]
-    for rank, r in shown:
+    for i, (rank, r) in enumerate(shown):
+        if i and rank != shown[i - 1][0] + 1:
+            lines.append("…")
         before = prev.get(r.agent)
         move = ""
         if before is not None and before.rated >= min_n and before.csat is not None:
@@ -198,7 +201,8 @@ def tiles(d: Digest) -> list[charts.DigestTile]:
             move, good = change(row.metric, row.current.value, other, row.comparable(other))
             changes.append((f"较{label} {move}", good))
         out.append(charts.DigestTile(row.metric.name, fmt_value(row.metric, row.current.value), changes,
-                                     [None if v is None else v * scale for v in row.points], row.flag is not None))
+                                     [None if v is None else v * scale for v in row.points], row.flag is not None,
+                                     row.flag.good if row.flag is not None else None))
     return out
 
 
@@ -216,8 +220,10 @@ def blocks(d: Digest) -> list[charts.BarBlock]:
         ranked = sorted((r for r in d.agents if r.rated >= d.min_agent_n),
                         key=lambda r: (-(r.csat or 0), -r.rated, r.agent))
         if ranked:
-            out.append(charts.BarBlock(f"客服满意度前 {min(len(ranked), 6)}（参评 ≥ {d.min_agent_n}）",
-                                       [(r.agent, r.csat * 100, f"{r.csat * 100:.1f}%") for r in ranked[:6]]))
+            edge = ranked if len(ranked) <= 2 * LEAGUE_EDGE else ranked[:LEAGUE_EDGE] + ranked[-LEAGUE_EDGE:]
+            which = "" if len(edge) == len(ranked) else f"前 {LEAGUE_EDGE} 与后 {LEAGUE_EDGE}，"
+            out.append(charts.BarBlock(f"客服满意度（{which}参评 ≥ {d.min_agent_n}）",
+                                       [(r.agent, r.csat * 100, f"{r.csat * 100:.1f}%") for r in edge]))
     return out
 
 

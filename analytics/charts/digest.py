@@ -59,13 +59,16 @@ FLAG_MARK = "异常"
 
 @dataclass(frozen=True)
 class DigestTile:
-    """One key number: preformatted ``value``; ``changes`` are (text, good) lines coloured green/red/grey."""
+    """One key number: preformatted ``value``; ``changes`` are (text, good) lines coloured green/red/grey.
+    ``flagged`` frames the tile and marks it 异常, in the colour of ``flag_good`` (green good news,
+    red bad news, grey no judgement)."""
 
     title: str
     value: str
     changes: Sequence[tuple[str, bool | None]] = ()
     points: Sequence[float | None] = field(default_factory=tuple)
     flagged: bool = False
+    flag_good: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -115,16 +118,17 @@ def _tile_height(change_lines: int) -> float:
 
 
 def _draw_tile(page: Page, tile: DigestTile, x: float, y: float, w: float, h: float) -> None:
+    mark = {True: GOOD, False: BAD, None: NEUTRAL}[tile.flag_good]
     page.figure.patches.append(FancyBboxPatch(
         (x, page.height - y - h), w, h, boxstyle="round,pad=0,rounding_size=14", transform=IdentityTransform(),
-        facecolor=TILE, edgecolor=BAD if tile.flagged else "none", linewidth=2.5 if tile.flagged else 0, zorder=-1,
+        facecolor=TILE, edgecolor=mark if tile.flagged else "none", linewidth=2.5 if tile.flagged else 0, zorder=-1,
     ))
     inner = w - 2 * PAD_PX
     cursor = y + PAD_PX
     mark_w = text_width(FLAG_MARK, NAME_CSS) + 8 if tile.flagged else 0
     page.text(x + PAD_PX, cursor, truncate(tile.title, NAME_CSS, inner - mark_w), NAME_CSS, color=MUTED, va="top")
     if tile.flagged:
-        page.text(x + w - PAD_PX, cursor, FLAG_MARK, NAME_CSS, color=BAD, va="top", ha="right")
+        page.text(x + w - PAD_PX, cursor, FLAG_MARK, NAME_CSS, color=mark, va="top", ha="right")
     cursor += px(NAME_CSS) * 1.4
     size = _fitting_size(tile.value, inner)
     page.text(x + PAD_PX, cursor + (px(BIG_CSS) - px(size)) * 0.6, truncate(tile.value, size, inner), size,

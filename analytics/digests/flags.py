@@ -4,13 +4,14 @@ The baseline is the same weekday of the 4 weeks before (日报) or the 4 weeks b
 weekly rhythm of a shop (quiet Sundays, busy Mondays) is not flagged. A number is compared only
 when at least 3 of those 4 periods have a value; otherwise it is never flagged (too little history).
 
-- **Rates** (满意度, 解决率, 退货率, 差评 — values in [0, 1] with a base count n): the baseline rate is
-  pooled over the history periods (Σ value·n / Σ n). Flagged when the period's rate is more than 3
-  binomial standard errors √(p₀(1−p₀)/n) from it *and* at least 2 percentage points away — a move
-  its n cannot explain by chance, and large enough to matter. Needs n ≥ 20 now and Σ n ≥ 30 before.
+- **Rates** (满意度, 解决率, 退货率, 差评 — values in [0, 1] with a base count n): the baseline p₀ is
+  the median of the history periods' rates (a median, not a pooled rate, so one promotion day with
+  3× the volume does not set the baseline). Flagged when the period's rate is more than 3 binomial
+  standard errors √(p₀(1−p₀)/n) from it *and* at least 2 percentage points away — a move its n
+  cannot explain by chance, and large enough to matter. Needs n ≥ 20 now and Σ n ≥ 30 before.
 - **Counts** (会话量, 投诉): flagged when the count is outside the history's range widened by 20 %
   (above 1.2 × max or below min ÷ 1.2) *and* more than 3 Poisson standard errors √μ from the
-  history's mean μ — far outside the usual range, and not a small-count wobble (2 → 4 投诉).
+  history's median μ — far outside the usual range, and not a small-count wobble (2 → 4 投诉).
 - **Levels** (首响 mean, 销售额): no variance is kept, so only the widened range: above 1.2 × max
   or below min ÷ 1.2 of the history. 首响 needs n ≥ 20 conversations with a first response.
 
@@ -21,6 +22,7 @@ strictly rising or falling), each week with enough data to compare (the metric's
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from analytics.digests.model import Flag
@@ -65,8 +67,7 @@ def _rate_flag(key: str, current: MetricResult, known: list[MetricResult], weeks
     total = sum(h.n for h in known)
     if current.n < MIN_RATE_N or total < MIN_RATE_HISTORY_N:
         return None
-    hits = sum(h.value * h.n for h in known)
-    p0 = hits / total
+    p0 = statistics.median(h.value for h in known if h.n)
     # A baseline of exactly 0 or 1 has no spread; shrink it half a hit towards the middle.
     spread = min(max(p0, 0.5 / (total + 1)), 1 - 0.5 / (total + 1))
     se = math.sqrt(spread * (1 - spread) / current.n)
@@ -79,7 +80,7 @@ def _rate_flag(key: str, current: MetricResult, known: list[MetricResult], weeks
 
 
 def _count_flag(key: str, value: float, history: list[float], weeks: int) -> Flag | None:
-    mean = sum(history) / len(history)
+    mean = statistics.median(history)
     lo, hi = min(history), max(history)
     se = math.sqrt(max(mean, 1.0))
     if value > hi * RANGE_MARGIN and value - mean > Z * se:
@@ -99,7 +100,7 @@ def _range_flag(key: str, value: float, history: list[float], weeks: int) -> Fla
         direction = -1
     else:
         return None
-    return Flag(key, "range", direction, sum(history) / len(history), lo, hi, weeks, _good(key, direction))
+    return Flag(key, "range", direction, statistics.median(history), lo, hi, weeks, _good(key, direction))
 
 
 def streak(key: str, weekly: Sequence[MetricResult]) -> int:

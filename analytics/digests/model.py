@@ -85,8 +85,8 @@ class Period:
 class Flag:
     """Why a number is unusual: ``rule`` names the test (see :mod:`analytics.digests.flags`).
 
-    ``expected`` is the baseline value; ``low``/``high`` the range it was compared with (same unit
-    as the metric's value); ``direction`` +1 above, −1 below; ``good`` whether that is good news
+    ``expected`` is the baseline (the history's median); ``low``/``high`` the range it was compared
+    with (same unit as the metric's value); ``direction`` +1 above, −1 below; ``good`` whether that is good news
     (None: no judgement, e.g. 会话量)."""
 
     key: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, case, func, select
@@ -125,6 +125,52 @@ def series_many(engine: Engine, key: str, windows: list[Window], granularity: st
                 points.append((bucket_start, r.value, r.n))
             out.append(points)
         return out
+
+
+#: Coarsest first: a requested granularity that does not fit steps down this list.
+FINER = ("month", "week", "day", "hour")
+
+
+def bucket_end(bucket_start: datetime, granularity: str) -> datetime:
+    """Where the local bucket starting at ``bucket_start`` ends (the next bucket's start)."""
+    tz = bucket_start.tzinfo
+    if granularity == "hour":
+        return (bucket_start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+    day = bucket_start.date()
+    if granularity == "month":
+        index = day.year * 12 + day.month
+        nxt = day.replace(year=index // 12, month=index % 12 + 1, day=1)
+    else:
+        nxt = day + timedelta(days=7 if granularity == "week" else 1)
+    wall = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+    return wall.astimezone(UTC).astimezone(tz)  # a midnight inside a DST gap → the real instant
+
+
+def partial_flags(window: Window, granularity: str) -> list[bool]:
+    """Per :func:`segments` bucket: whether the window holds only part of it (clipped at either end) —
+    the current hour with five minutes of data, a month the window enters on its 27th. A partial bucket
+    of a count is low only because it is short, so charts draw it as partial."""
+    return [lo > start or hi < bucket_end(start, granularity) for start, lo, hi in segments(window, granularity)]
+
+
+def fits(window: Window, granularity: str) -> bool:
+    """A trend by ``granularity`` says something: at least two points, at least one a whole bucket.
+    近7天 按月 (two slivers of months) and 本月 按周 on the 3rd (one week) do not fit."""
+    flags = partial_flags(window, granularity)
+    return len(flags) >= 2 and not all(flags)
+
+
+def fit_granularity(window: Window, requested: str | None) -> str | None:
+    """The granularity to draw: the requested (or automatic) one when it fits the window, else the
+    coarsest finer one that does (按月 → 按周 → 按天 → 按小时); None when none does, or when nothing was
+    requested and the window is a day or less (no trend by default)."""
+    wanted = requested or auto_granularity(window)
+    if wanted is None:
+        return None
+    for granularity in FINER[FINER.index(wanted):]:
+        if fits(window, granularity):
+            return granularity
+    return None
 
 
 def auto_granularity(window: Window) -> str | None:

@@ -47,13 +47,18 @@ MAX_COLUMNS = 4
 @dataclass(frozen=True)
 class Panel:
     """One KPI tile. ``value`` and ``change`` are preformatted ("95.2%", "↑1.3pt 较上周同期");
-    ``good`` colours the change: True green, False red, None grey (no judgement)."""
+    ``good`` colours the change: True green, False red, None grey (no judgement). ``partial[i]`` marks a
+    sparkline point whose bucket is not whole (the current hour): drawn hollow, joined dotted, so it
+    does not read as a plunge. ``min_span``: the sparkline's least vertical span in the points' unit
+    (5 for a percentage), so a 0.1-point wobble is drawn as one."""
 
     title: str
     value: str
     change: str = ""
     points: Sequence[float | None] = field(default_factory=tuple)
     good: bool | None = None
+    partial: Sequence[bool] = field(default_factory=tuple)
+    min_span: float = 0.0
 
 
 def small_multiples(panels: Sequence[Panel], *, title: str, path: Path, subtitle: str = "",
@@ -122,7 +127,7 @@ def _draw_tile(page: Page, panel: Panel, change: list[str], x: float, y: float, 
         page.text(x + PAD_PX, cursor, line, LABEL_CSS, color=colour, va="top")
         cursor += px(LABEL_CSS) * 1.35
     sparkline_top = y + h - PAD_PX - SPARK_PX
-    _sparkline(page, panel.points, x + PAD_PX, sparkline_top, inner, SPARK_PX)
+    _sparkline(page, panel.points, x + PAD_PX, sparkline_top, inner, SPARK_PX, panel.partial, panel.min_span)
 
 
 def _fitting_size(value: str, width: float) -> float:
@@ -133,19 +138,35 @@ def _fitting_size(value: str, width: float) -> float:
     return size
 
 
-def _sparkline(page: Page, points: Sequence[float | None], x: float, y: float, w: float, h: float) -> None:
-    """The series as a line in the box (x, y, w, h), NaN gaps kept, the last point dotted.
-    Drawn straight onto the figure: an Axes per tile would cost more than the whole chart."""
+def _sparkline(page: Page, points: Sequence[float | None], x: float, y: float, w: float, h: float,
+               partial: Sequence[bool] = (), min_span: float = 0.0) -> None:
+    """The series as a line in the box (x, y, w, h), NaN gaps kept, the last point dotted; partial
+    points hollow and joined dotted. Drawn straight onto the figure: an Axes per tile would cost more
+    than the whole chart."""
     values = [float(v) if is_number(v) else math.nan for v in points]
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return
+    part = [bool(p) for p in partial][: len(values)] + [False] * max(0, len(values) - len(partial))
     lo, hi = min(finite), max(finite)
+    if hi - lo < min_span:  # centred: a flat rate stays mid-tile instead of filling it
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
     pad = (hi - lo) * 0.12 or abs(hi) * 0.1 or 1.0
     slots = max(len(values) - 1, 1) + 0.8
     xs = [x + w * (i + 0.4) / slots for i in range(len(values))]
     ys = [y + h * (1 - (v - lo + pad) / (hi - lo + 2 * pad)) for v in values]
-    page.line(xs, ys, color=ACCENT, linewidth=2.4, solid_capstyle="round", solid_joinstyle="round")
+    whole = [math.nan if p else v for v, p in zip(ys, part, strict=True)]
+    page.line(xs, whole, color=ACCENT, linewidth=2.4, solid_capstyle="round", solid_joinstyle="round")
+    for i in (i for i, p in enumerate(part) if p and math.isfinite(ys[i])):
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(ys) and math.isfinite(ys[j]):
+                page.line([xs[j], xs[i]], [ys[j], ys[i]], color=ACCENT, linewidth=2.0, linestyle=(0, (1.2, 2.2)),
+                          dash_capstyle="round")
     last = max(i for i, v in enumerate(values) if math.isfinite(v))
-    page.line([xs[last]], [ys[last]], marker="o", color=ACCENT, markersize=6.5, markeredgecolor=BACKGROUND,
-              markeredgewidth=1.5, linestyle="none")
+    for i in (i for i, p in enumerate(part) if p and math.isfinite(ys[i])):
+        page.line([xs[i]], [ys[i]], marker="o", markerfacecolor=TILE, markeredgecolor=ACCENT,
+                  markersize=6.5 if i == last else 5, markeredgewidth=1.8, linestyle="none")
+    if not part[last]:
+        page.line([xs[last]], [ys[last]], marker="o", color=ACCENT, markersize=6.5, markeredgecolor=BACKGROUND,
+                  markeredgewidth=1.5, linestyle="none")

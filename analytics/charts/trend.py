@@ -1,5 +1,9 @@
 """Trend line: the current period solid in the accent colour, the previous period dashed grey
-on the same x positions (aligned by bucket index), the last value labelled at the line's end."""
+on the same x positions (aligned by bucket index), the last value labelled at the line's end.
+
+Two honesty rules: a bucket the window holds only part of (the current hour, a month entered on its
+27th) is drawn hollow and reached by a dashed segment, so a short bucket's low count does not read as a
+plunge; and a percentage axis spans at least :data:`MIN_PERCENT_SPAN` points, so 0.1 point is not a cliff."""
 
 from __future__ import annotations
 
@@ -52,6 +56,9 @@ LEGEND_ROW_PX = 40
 MARKERS_UP_TO = 14  # points are marked while they are few enough to count
 CURRENT_LABEL = "本期"
 PREVIOUS_LABEL = "上期"
+PARTIAL_LABEL = "未完整的周期"
+#: The least span of a percentage axis, in points: a 0.6-point band drawn full height looks like a swing.
+MIN_PERCENT_SPAN = 5.0
 
 
 def trend_chart(
@@ -64,6 +71,8 @@ def trend_chart(
     subtitle: str = "",
     granularity: str = "day",
     value_format: str = "{:.1f}",
+    partial: Sequence[bool] = (),
+    previous_partial: Sequence[bool] = (),
 ) -> Path:
     """Render a trend line PNG to ``path`` and return it; see :func:`trend_figure`."""
     figure = trend_figure(
@@ -74,6 +83,8 @@ def trend_chart(
         subtitle=subtitle,
         granularity=granularity,
         value_format=value_format,
+        partial=partial,
+        previous_partial=previous_partial,
     )
     return save_png(figure, path)
 
@@ -87,9 +98,12 @@ def trend_figure(
     subtitle: str = "",
     granularity: str = "day",
     value_format: str = "{:.1f}",
+    partial: Sequence[bool] = (),
+    previous_partial: Sequence[bool] = (),
 ) -> Figure:
     """The trend Figure. ``points`` are (bucket start, value) in time order; None is a gap.
-    ``previous`` is drawn dashed with its i-th point above the i-th current bucket."""
+    ``previous`` is drawn dashed with its i-th point above the i-th current bucket. ``partial[i]`` (and
+    ``previous_partial[i]``) marks a bucket holding only part of its span: drawn hollow, joined dashed."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
     current = [_value(v) for _, v in points]
@@ -97,7 +111,11 @@ def trend_figure(
     if not any(map(math.isfinite, current)):
         return empty_page(title, subtitle)
     moments = _bucket_moments(points, granularity, max(len(current), len(before)))
-    return _draw(current, before, moments, title, subtitle, unit, granularity, value_format)
+    part = [bool(p) for p in partial][: len(current)]
+    part += [False] * (len(current) - len(part))
+    before_part = [bool(p) for p in previous_partial][: len(before)]
+    before_part += [False] * (len(before) - len(before_part))
+    return _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part)
 
 
 def _value(value: float | None) -> float:
@@ -112,19 +130,34 @@ def _bucket_moments(points: Sequence[Point], granularity: str, count: int) -> li
     return moments
 
 
-def _draw(current, before, moments, title, subtitle, unit, granularity, value_format) -> Figure:
-    header = Header.of(title, subtitle)
-    finite = [v for v in (*current, *before) if math.isfinite(v)]
+def value_range(values: Sequence[float], unit: str) -> tuple[float, float]:
+    """The band the y axis must show: the data's, near-zero data from 0, and a percentage axis at least
+    :data:`MIN_PERCENT_SPAN` points wide (centred on the data, kept inside 0–100)."""
+    finite = [v for v in values if math.isfinite(v)]
     lo, hi = min(finite), max(finite)
     if lo >= 0 and lo < 0.5 * hi:
         lo = 0.0  # close to zero anyway: show the baseline so bars of change are not exaggerated
+    if unit == "%" and hi - lo < MIN_PERCENT_SPAN:
+        mid = (lo + hi) / 2
+        lo, hi = mid - MIN_PERCENT_SPAN / 2, mid + MIN_PERCENT_SPAN / 2
+        if lo < 0 <= min(finite):
+            lo, hi = 0.0, MIN_PERCENT_SPAN
+        if hi > 100 >= max(finite):
+            lo, hi = 100.0 - MIN_PERCENT_SPAN, 100.0
+    return lo, hi
+
+
+def _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part) -> Figure:
+    header = Header.of(title, subtitle)
+    lo, hi = value_range([*current, *before], unit)
     ticks = nice_ticks(lo, hi)
     y_labels = tick_labels(ticks, unit)
     last = max(i for i, v in enumerate(current) if math.isfinite(v))
     last_label = format_value(current[last], value_format, unit if unit_on_ticks(unit) else "")
 
     has_previous = any(map(math.isfinite, before))
-    legend_row = LEGEND_ROW_PX if has_previous or not unit_on_ticks(unit) else 0
+    has_partial = any(p and math.isfinite(v) for v, p in zip(current, part, strict=True))
+    legend_row = LEGEND_ROW_PX if has_previous or has_partial or not unit_on_ticks(unit) else 0
     top = header.height + legend_row + 22
     left = MARGIN_PX + max(text_width(s, LABEL_CSS) for s in y_labels) + 12
     right = WIDTH_PX - MARGIN_PX - text_width(last_label, VALUE_CSS) - 18
@@ -138,17 +171,25 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     n = len(moments)
     xs = list(range(n))
     if has_previous:
-        ax.plot(xs[: len(before)], before, color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)), zorder=2,
+        whole_before = [math.nan if p else v for v, p in zip(before, before_part, strict=True)]
+        ax.plot(xs[: len(before)], whole_before, color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)), zorder=2,
                 clip_on=False)
-        lonely = _isolated(before)  # a point between gaps draws no line; show it as a dot
+        _partial_links(ax, before, before_part, PREVIOUS, 2.2, 2)
+        lonely = [i for i in _isolated(whole_before) if not _has_partial_neighbour(before, before_part, i)]
         ax.plot(lonely, [before[i] for i in lonely], "o", color=PREVIOUS, markersize=6, zorder=2, clip_on=False)
+    whole = [math.nan if p else v for v, p in zip(current, part, strict=True)]
     marker = "o" if len(current) <= MARKERS_UP_TO else None
-    ax.plot(xs[: len(current)], current, color=ACCENT, linewidth=3, marker=marker, markersize=6,
+    ax.plot(xs[: len(current)], whole, color=ACCENT, linewidth=3, marker=marker, markersize=6,
             markeredgecolor=BACKGROUND, markeredgewidth=1.2, zorder=3, solid_capstyle="round", clip_on=False)
-    lonely = _isolated(current)
+    _partial_links(ax, current, part, ACCENT, 2.4, 3)
+    lonely = [i for i in _isolated(whole) if not _has_partial_neighbour(current, part, i)]
     ax.plot(lonely, [current[i] for i in lonely], "o", color=ACCENT, markersize=6, zorder=3, clip_on=False)
-    ax.plot([last], [current[last]], "o", color=ACCENT, markersize=9, markeredgecolor=BACKGROUND,
-            markeredgewidth=2, zorder=4, clip_on=False)
+    if part[last]:  # hollow: the last bucket is not over yet
+        ax.plot([last], [current[last]], "o", markerfacecolor=BACKGROUND, markeredgecolor=ACCENT, markersize=9,
+                markeredgewidth=2.2, zorder=4, clip_on=False)
+    else:
+        ax.plot([last], [current[last]], "o", color=ACCENT, markersize=9, markeredgecolor=BACKGROUND,
+                markeredgewidth=2, zorder=4, clip_on=False)
     ax.annotate(last_label, (last, current[last]), xytext=(12, 0), textcoords="offset points",
                 va="center", ha="left", color=ACCENT, fontproperties=chart_font(pt(VALUE_CSS)),
                 annotation_clip=False, zorder=5,
@@ -162,8 +203,25 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     ax.tick_params(axis="x", pad=12)
     style_ticklabels(ax)
 
-    _draw_legend_row(page, header.height + 6, has_previous, unit)
+    _draw_legend_row(page, header.height + 6, has_previous, unit, has_partial)
     return page.figure
+
+
+def _has_partial_neighbour(values: list[float], part: list[bool], i: int) -> bool:
+    return any(0 <= j < len(values) and part[j] and math.isfinite(values[j]) for j in (i - 1, i + 1))
+
+
+def _partial_links(ax, values: list[float], part: list[bool], colour: str, width: float, z: int) -> None:  # noqa: ANN001
+    """Each partial bucket: a dotted segment from each finite neighbour and a hollow marker."""
+    for i, (value, is_partial) in enumerate(zip(values, part, strict=True)):
+        if not is_partial or not math.isfinite(value):
+            continue
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(values) and math.isfinite(values[j]):
+                ax.plot([j, i], [values[j], value], color=colour, linewidth=width, linestyle=(0, (1.5, 2.5)),
+                        zorder=z, clip_on=False, dash_capstyle="round")
+        ax.plot([i], [value], "o", markerfacecolor=BACKGROUND, markeredgecolor=colour, markersize=7,
+                markeredgewidth=2, zorder=z + 0.5, clip_on=False)
 
 
 def _isolated(values: list[float]) -> list[int]:
@@ -181,15 +239,21 @@ def _x_tick_positions(moments: list[datetime], granularity: str, width_px: float
     return list(range(0, len(moments), tick_stride(len(moments), fits, granularity)))
 
 
-def _draw_legend_row(page: Page, y: float, has_previous: bool, unit: str) -> None:
-    """本期 ━━  上期 ┅┅ on the left; the unit on the right when it is too long for the ticks."""
-    if has_previous:
-        handles = [
-            Line2D([], [], color=ACCENT, linewidth=3),
-            Line2D([], [], color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3))),
-        ]
+def _draw_legend_row(page: Page, y: float, has_previous: bool, unit: str, has_partial: bool = False) -> None:
+    """本期 ━━  上期 ┅┅  ○ 未完整的周期 on the left; the unit on the right when it is too long for the ticks."""
+    if has_previous or has_partial:
+        handles, labels = [], []
+        if has_previous:
+            handles += [Line2D([], [], color=ACCENT, linewidth=3),
+                        Line2D([], [], color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)))]
+            labels += [CURRENT_LABEL, PREVIOUS_LABEL]
+        if has_partial:
+            handles.append(Line2D([], [], color=ACCENT, linewidth=2.4, linestyle=(0, (1.5, 2.5)), marker="o",
+                                  markerfacecolor=BACKGROUND, markeredgecolor=ACCENT, markeredgewidth=2,
+                                  markersize=7))
+            labels.append(PARTIAL_LABEL)
         legend = page.figure.legend(
-            handles, [CURRENT_LABEL, PREVIOUS_LABEL], loc="upper left", ncol=2, frameon=False,
+            handles, labels, loc="upper left", ncol=len(handles), frameon=False,
             bbox_to_anchor=(page.fx(MARGIN_PX - 6), page.fy(y)), borderaxespad=0, handlelength=2.4,
             columnspacing=1.6, prop=chart_font(pt(LABEL_CSS)),
         )

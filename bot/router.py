@@ -28,6 +28,8 @@ _FILLER_RE = re.compile(
 )
 #: A weak command is dropped when a stronger one is also named ("会话的满意度" → 满意度).
 _WEAK = {"会话量", "客服"}
+#: Names the metric it asks about: wins over the metric's own command in free text.
+_WHY = "为什么"
 
 
 @dataclass
@@ -123,6 +125,8 @@ class Router:
         if len(found) > 1:
             for weak in _WEAK:
                 found.pop(weak, None)
+        if _WHY in found:  # "为什么满意度下降了": the metric named is what /为什么 explains (handlers/why.py reads it)
+            found = {_WHY: found[_WHY]}
         if not found:
             return None
         if len(found) > 1:

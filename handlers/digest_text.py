@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from analytics import charts
 from analytics.breakdown import AgentRow
-from analytics.digests import AGENTS, ANOMALIES, DAILY, RISING, TRENDS, Digest, Flag, KpiRow
+from analytics.digests import AGENTS, ANOMALIES, DAILY, HISTORY_WEEKS, RISING, TRENDS, Digest, Flag, KpiRow
 from analytics.metrics import METRICS, Metric, MetricResult
 from handlers.charting import chart_scale
 from handlers.format import arrow, fmt_filters, fmt_int, fmt_pct, fmt_seconds, fmt_value
@@ -113,17 +113,16 @@ def text(d: Digest) -> str:
         names = "、".join(METRICS[k].name for k in d.unsupported)
         lines.append(f"（{names}不支持按{fmt_filters(d.filters)}筛选，未列出）")
     lines += _attention(d)
-    if d.kind == DAILY:
-        lines.append("（pt = 百分点；异常 = 明显超出近4周同日的范围）")
-    else:
-        lines.append("（pt = 百分点；异常 = 明显超出前4周的范围）")
+    lines.append("（pt = 百分点）")
     return "\n".join(lines)
 
 
 def _attention(d: Digest) -> list[str]:
     lines = []
     if d.wants(ANOMALIES) and d.flags:
-        lines.append("**异常**：" + "；".join(flag_text(f, d.rows[f.key].current, d.kind) for f in d.flags))
+        where = f"近{HISTORY_WEEKS}周同日" if d.kind == DAILY else f"前{HISTORY_WEEKS}周"
+        lines.append(f"**异常**（与{where}相比）")
+        lines += [f"· {flag_text(f, d.rows[f.key].current)}" for f in d.flags]
     if d.wants(TRENDS) and d.kind != DAILY:
         trends = [_trend_text(r) for r in d.rows.values() if r.streak]
         if trends:
@@ -138,21 +137,23 @@ def _attention(d: Digest) -> list[str]:
     return lines
 
 
-def flag_text(f: Flag, cur: MetricResult, kind: str) -> str:
-    """E.g. ``投诉 42 件，高于近4周同日（8–12 件）`` or ``满意度 85.0%，低于近4周同日的 92.1%（n=456）``
-    (a rate's baseline is the median of those weeks)."""
+def flag_text(f: Flag, cur: MetricResult) -> str:
+    """E.g. ``投诉 42 件，高于 8–12 件`` or ``满意度 85.0%，低于通常的 92.1%（参评 456）``: a count or level
+    against the range of the baseline periods, a rate against their median."""
     m = METRICS[f.key]
-    where = f"近{f.weeks}周同日" if kind == DAILY else f"前{f.weeks}周"
     side = "高于" if f.direction > 0 else "低于"
     if f.rule == "rate":
-        return f"{m.name} {fmt_value(m, cur.value)}，{side}{where}的 {fmt_value(m, f.expected)}（n={fmt_int(cur.n)}）"
-    return f"{m.name} {fmt_value(m, cur.value)}，{side}{where}（{_bare(m, f.low)}–{fmt_value(m, f.high)}）"
+        return f"{m.name} {fmt_value(m, cur.value)}，{side}通常的 {fmt_value(m, f.expected)}（{m.n_label} {fmt_int(cur.n)}）"
+    return f"{m.name} {fmt_value(m, cur.value)}，{side} {value_range(m, f.low, f.high)}"
 
 
-def _bare(m: Metric, value: float) -> str:
-    """The low end of a range without its unit (``8–12 件``), the value alone for prefixed units."""
-    full = fmt_value(m, value)
-    return full.removesuffix(f" {m.unit}") if m.unit in ("件",) else full
+def value_range(m: Metric, low: float, high: float) -> str:
+    """``806–914 个``, ``51.9–56.2 秒``, ``¥279,033.95–¥305,126.30``: the unit once when both ends share it."""
+    lo, hi = fmt_value(m, low), fmt_value(m, high)
+    head, _, unit = hi.rpartition(" ")
+    if head and lo.endswith(" " + unit):
+        return f"{lo.removesuffix(' ' + unit)}–{hi}"
+    return f"{lo}–{hi}"
 
 
 def _trend_text(row: KpiRow) -> str:

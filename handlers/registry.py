@@ -10,6 +10,7 @@ from handlers.base import CommandSpec, Handler
 COMMAND_MODULES = (
     "satisfaction", "complaints", "first_response", "resolution", "returns", "repurchase",
     "bad_reviews", "sales", "sentiment", "volume", "hot_words", "agents", "peak", "overview",
+    "why",
     "daily_digest",
     "weekly_digest",
     "help",

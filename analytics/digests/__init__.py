@@ -11,7 +11,14 @@ for "unusual" and "trend", pure), ``build`` (the database reads). Imports point 
 ``build`` → ``flags`` → ``model``. Callers import from this package.
 """
 
-from analytics.digests.build import build, complaint_categories, daily_period, default_day, weekly_period
+from analytics.digests.build import (
+    HISTORY_WEEKS,
+    build,
+    complaint_categories,
+    daily_period,
+    default_day,
+    weekly_period,
+)
 from analytics.digests.model import (
     AGENTS,
     ANOMALIES,
@@ -32,6 +39,6 @@ from analytics.digests.model import (
     parse_sections,
 )
 
-__all__ = ["AGENTS", "ANOMALIES", "DAILY", "KINDS", "KPI_KEYS", "RISING", "SECTIONS", "TRENDS", "WEEKLY",
+__all__ = ["AGENTS", "HISTORY_WEEKS", "ANOMALIES", "DAILY", "KINDS", "KPI_KEYS", "RISING", "SECTIONS", "TRENDS", "WEEKLY",
            "CategoryChange", "Digest", "DigestError", "DigestUnavailable", "Flag", "KpiRow", "Period", "build",
            "complaint_categories", "daily_period", "default_day", "parse_sections", "weekly_period"]

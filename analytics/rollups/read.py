@@ -220,7 +220,8 @@ def _grouped_statement(shape: Shape, dims: tuple[str, ...], measures: tuple[str,
     spec = SPECS[shape[0]]
     table = spec.table
     names = [f"d{i}" for i in range(len(dims))]
-    raw = [func.coalesce(spec.dims[d], literal(NULL_KEY)) for d in dims]
+    # numeric dimensions (rollup_frt's value) are never NULL and would not coalesce with '' on PostgreSQL
+    raw = [spec.dims[d] if d in spec.value_dims else func.coalesce(spec.dims[d], literal(NULL_KEY)) for d in dims]
     parts = [*_bucket_parts(spec, shape, *[table.c[d].label(n) for d, n in zip(dims, names, strict=True)],
                             *[table.c[m].label(m) for m in measures]),
              *_edge_parts(spec, shape, *[r.label(n) for r, n in zip(raw, names, strict=True)],

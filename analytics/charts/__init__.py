@@ -1,7 +1,7 @@
 """Charts for chat replies: phone-sized PNGs in one calm style, rendered off the event loop.
 
-Five chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples, the digest's
-composite of tiles and bar blocks), each
+Six chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples, the digest's
+composite of tiles and bar blocks, the `/为什么` waterfall), each
 as ``xxx(..., path) -> Path`` that writes a PNG and ``xxx_figure(...) -> Figure`` for tests.
 Use :func:`render` from async code. See docs/charts.md.
 """
@@ -15,6 +15,7 @@ from analytics.charts.output import MAX_BYTES, png_bytes, save_png
 from analytics.charts.runner import render, shutdown
 from analytics.charts.style import EMPTY_TEXT, WIDTH_PX
 from analytics.charts.trend import trend_chart, trend_figure
+from analytics.charts.waterfall import waterfall_chart, waterfall_figure
 
 __all__ = [
     "EMPTY_TEXT",
@@ -42,4 +43,6 @@ __all__ = [
     "small_multiples_figure",
     "trend_chart",
     "trend_figure",
+    "waterfall_chart",
+    "waterfall_figure",
 ]

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot import digest_cli
+from bot import digest_cli, why_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="retrain the shipped sentiment and complaint models (needs scikit-learn and ../shared/datasets)")
     t.add_argument("args", nargs=argparse.REMAINDER)
     digest_cli.add_parser(sub)
+    why_cli.add_parser(sub)
     return p
 
 
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_serve(settings)
         if args.cmd == "digest":
             return digest_cli.run(settings, args, _make_bot)
+        if args.cmd == "why":
+            return why_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

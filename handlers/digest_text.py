@@ -165,7 +165,10 @@ def _trend_text(row: KpiRow) -> str:
 
 
 def league_lines(rows: list[AgentRow], prev_rows: list[AgentRow], min_n: int) -> list[str]:
-    """The league by 满意度 (参评 ≥ min_n ranked), top and bottom :data:`LEAGUE_EDGE`, change vs the week before."""
+    """The league by 满意度 (参评 ≥ min_n ranked), top and bottom :data:`LEAGUE_EDGE`, change vs the week before.
+
+    Ranks are written ``8）``, not ``8.``: after the ``…`` gap a markdown renderer (DingTalk, Feishu)
+    would continue ``1. 2. 3.`` as one list and print 8 as 4."""
     ranked = sorted((r for r in rows if r.rated >= min_n), key=lambda r: (-(r.csat or 0), -r.rated, r.agent))
     if not ranked:
         return [f"**客服排行**：参评 ≥ {min_n} 的客服没有，不排名"]
@@ -182,7 +185,7 @@ def league_lines(rows: list[AgentRow], prev_rows: list[AgentRow], min_n: int) ->
         if before is not None and before.rated >= min_n and before.csat is not None:
             delta = (r.csat - before.csat) * 100
             move = f" {arrow(delta)}{abs(delta):.1f}pt" if abs(delta) >= 0.05 else " 持平"
-        lines.append(f"{rank}. {r.agent} {fmt_pct(r.csat)}（n={r.rated}）{move} · 首响 {fmt_seconds(r.frt_mean)}"
+        lines.append(f"{rank}）{r.agent} {fmt_pct(r.csat)}（n={r.rated}）{move} · 首响 {fmt_seconds(r.frt_mean)}"
                      f" · 会话 {fmt_int(r.conversations)}")
     thin = len(rows) - len(ranked)
     if thin:

@@ -38,7 +38,7 @@ def _week_rows(rows: Rows, rnd: random.Random, start, n: int, channel_w: dict[st
             "resolved": rnd.random() < 0.7, "rating": rating, "transferred": False})
 
 
-def planted(kind: str, seed: int = 5, n: int = 3000) -> Rows:
+def planted(kind: str, seed: int = 5, n: int = 3000, week=WEEK) -> Rows:  # noqa: ANN001
     """Two weeks of 满意度 data: ``rate`` (抖音's own rate 88 % → 60 %), ``mix`` (volume shifts to 小周,
     whose rate is 60 % in both weeks), ``both``, or ``noise`` (nothing changes)."""
     rnd = random.Random(seed)
@@ -51,8 +51,8 @@ def planted(kind: str, seed: int = 5, n: int = 3000) -> Rows:
         after.update({("抖音", a): 0.60 for a in AGENTS})
     shifted = {**even_a, "小周": 1.0 if kind not in ("mix", "both") else 8.0}
     before_a = {**even_a, "小周": 1.0 if kind not in ("mix", "both") else 0.35}
-    _week_rows(rows, rnd, WEEK.prev_start, n, even_c, before_a, base, "p")
-    _week_rows(rows, rnd, WEEK.start, n, even_c, shifted, after, "c")
+    _week_rows(rows, rnd, week.prev_start, n, even_c, before_a, base, "p")
+    _week_rows(rows, rnd, week.start, n, even_c, shifted, after, "c")
     return rows
 
 
@@ -237,3 +237,28 @@ def test_json_shape(sqlite_engine):
     for d in doc["drivers"]:
         assert set(d) == {"dimension", "value", "contribution", "kind"} and d["kind"] in ("mix", "rate")
     json.dumps(doc, ensure_ascii=False)
+
+
+def test_cli_json(tmp_path, monkeypatch, capsys):
+    """``csbot why 满意度 上周 --json``: one JSON document on stdout, the planted drivers in it."""
+    from datetime import datetime
+
+    from analytics.store.db import open_database
+    from bot import cli
+
+    url = f"sqlite:///{tmp_path / 'why.db'}"
+    week = resolve_window("上周", datetime.now(metric_data.TZ))
+    engine = open_database(url)
+    load(engine, planted("both", week=week))
+    rollups.rebuild(engine)
+    monkeypatch.setenv("CSBOT_DATABASE__URL", url)
+    monkeypatch.setenv("CSBOT_GENERAL__TIMEZONE", "Asia/Shanghai")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["why", "满意度", "上周", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metric"] == "csat" and doc["window"]["label"] == "上周"
+    assert doc["change"] < 0
+    assert {(d["dimension"], d["value"], d["kind"]) for d in doc["drivers"]} >= {("agent", "小周", "mix"),
+                                                                                ("channel", "抖音", "rate")}
+    assert cli.main(["why", "不存在", "上周", "--json"]) == 2
+    assert capsys.readouterr().out == ""

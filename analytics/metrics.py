@@ -54,11 +54,15 @@ class Metric:
     name: str
     aliases: tuple[str, ...]
     definition: str
-    unit: str  # "%", "秒", "‰", "件", "¥", "分"
+    unit: str  # "%", "秒", "件", "个", "¥", "分"
     higher_is_better: bool | None
     filters: tuple[str, ...]
     compute: Computer
+    #: What ``MetricResult.n`` counts, and its measure word: 参评 … 个, 订单 … 单.
     n_label: str = "n"
+    n_unit: str = "个"
+    #: A rate or mean is not compared with a previous period whose n is below this. Counts and sums
+    #: (会话量, 投诉, 销售) have 0: zero conversations or complaints last week is a real baseline.
     min_compare_n: int = 5
 
 
@@ -331,32 +335,34 @@ def _sentiment(conn: Connection, start: datetime, end: datetime, filters: dict[s
 _CONV_FILTERS = ("channel", "agent", "shop")
 METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("conversations", "会话量", ("会话", "咨询量", "接待量", "conversations", "volume"),
-           "时间窗内开始的会话数（按会话开始时间 started_at 计）。", "件", None, _CONV_FILTERS, _conversations),
+           "时间窗内开始的会话数（按会话开始时间 started_at 计）。", "个", None, _CONV_FILTERS, _conversations,
+           n_label="会话", min_compare_n=0),
     Metric("csat", "满意度", ("满意率", "好评率", "csat", "satisfaction"),
            "时间窗内有评分的会话中，评分 ≥ 4（满分 5）的占比；参评率 = 有评分会话 / 全部会话。",
            "%", True, _CONV_FILTERS, _csat, n_label="参评"),
     Metric("frt", "首响", ("首次响应", "首响时间", "响应时间", "frt", "first_response"),
            "时间窗内有首响时间的会话：首次客服回复时间 − 首条客户消息时间（机器人消息不计）的均值、中位数、P90；"
-           "30秒应答率 = 首响 ≤ 30 秒的占比。", "秒", False, _CONV_FILTERS, _frt, n_label="会话"),
+           "30秒应答率 = 首响 ≤ 30 秒的占比。", "秒", False, _CONV_FILTERS, _frt, n_label="有首响的会话"),
     Metric("resolution", "解决率", ("解决", "resolution", "resolved"),
            "时间窗内已标注是否解决的会话中，已解决的占比。", "%", True, _CONV_FILTERS, _resolution, n_label="已标注"),
     Metric("complaints", "投诉", ("投诉量", "投诉率", "complaints", "complaint"),
            "时间窗内创建的投诉数；投诉率 = 投诉数 / 同期会话数 × 1000（‰）；附主要投诉类别与商品。",
-           "件", False, ("channel", "agent", "shop", "product"), _complaints, n_label="投诉", min_compare_n=1),
+           "件", False, ("channel", "agent", "shop", "product"), _complaints, n_label="投诉", n_unit="件",
+           min_compare_n=0),
     Metric("return_rate", "退货率", ("退货", "退款率", "returns", "return_rate"),
            "时间窗内创建的退货单数 / 同期订单数（各按自身创建时间计）。", "%", False, ("channel", "product"), _returns,
-           n_label="订单"),
+           n_label="订单", n_unit="单"),
     Metric("repurchase", "复购率", ("复购", "回购率", "repurchase", "repeat"),
            "时间窗内至少下过 1 单的客户中，下单 ≥ 2 次的客户占比。", "%", True, ("channel", "product"), _repurchase,
-           n_label="客户"),
+           n_label="下单客户", n_unit="位"),
     Metric("bad_reviews", "差评", ("差评率", "bad_reviews", "reviews"),
-           "时间窗内评价中评分 ≤ 2 的占比。", "%", False, ("product",), _bad_reviews, n_label="评价"),
+           "时间窗内评价中评分 ≤ 2 的占比。", "%", False, ("product",), _bad_reviews, n_label="评价", n_unit="条"),
     Metric("sales", "销售", ("销售额", "成交", "sales", "gmv"),
            "时间窗内创建的订单：单数、金额合计、客单价（金额 / 单数）。", "¥", True, ("channel", "product"), _sales,
-           n_label="订单", min_compare_n=1),
+           n_label="订单", n_unit="单", min_compare_n=0),
     Metric("sentiment", "情感", ("情绪", "sentiment"),
            "时间窗内客户消息的平均情感分（0–1，1 = 正面）及负面消息占比。", "分", True, _CONV_FILTERS, _sentiment,
-           n_label="消息"),
+           n_label="客户消息", n_unit="条"),
 ]}
 
 
@@ -398,21 +404,34 @@ _HEADLINES: dict[str, Callable[..., MetricResult]] = {"frt": _frt, "complaints":
                                                       "bad_reviews": _bad_reviews}
 
 
-def distinct_values(engine: Engine, column: str, limit: int = 500) -> list[str]:
-    """Known values of a dimension (channel, agent, shop, product), for free-text filter recognition."""
-    table, col = {
-        "channel": (CONV, CONV.c.channel), "agent": (CONV, CONV.c.agent), "shop": (CONV, CONV.c.shop),
-        "product": (ORDER, ORDER.c.product),
-    }[column]
-    kind = "orders" if column == "product" else "conversations"
+#: How many values :func:`distinct_values` reads per source; a list that long may be cut short.
+DISTINCT_LIMIT = 500
+
+#: Where a dimension's values are found: (rollup kind, raw column). A product can be complained about
+#: or reviewed without an order in the data, so every table that carries the column counts.
+_VALUE_SOURCES = {
+    "channel": (("conversations", CONV.c.channel), ("complaints", COMPLAINT.c.channel), ("orders", ORDER.c.channel)),
+    "agent": (("conversations", CONV.c.agent),),
+    "shop": (("conversations", CONV.c.shop),),
+    "product": (("orders", ORDER.c.product), ("complaints", COMPLAINT.c.product), ("returns", RETURN.c.product),
+                ("reviews", REVIEW.c.product)),
+}
+
+
+def distinct_values(engine: Engine, column: str, limit: int = DISTINCT_LIMIT) -> list[str]:
+    """Known values of a dimension (channel, agent, shop, product): for free-text filter recognition and
+    for refusing a filter value no row has. At least ``limit`` values means the list may be incomplete."""
+    found: set[str] = set()
     with engine.connect() as conn:
-        if rollups.is_ready(conn, kind):  # every value has a month bucket: thousands of rows, not millions
-            rollup = rollups.SPECS[kind].table
-            stmt = (select(rollup.c[column]).where(rollup.c.grain == "m", rollup.c[column] != "")
-                    .distinct().limit(limit))
-        else:
-            stmt = select(col).where(col.is_not(None)).distinct().limit(limit)
-        return sorted(str(v) for v in conn.execute(stmt).scalars() if v)
+        for kind, col in _VALUE_SOURCES[column]:
+            if rollups.is_ready(conn, kind):  # every value has a month bucket: thousands of rows, not millions
+                rollup = rollups.SPECS[kind].table
+                stmt = (select(rollup.c[column]).where(rollup.c.grain == "m", rollup.c[column] != "")
+                        .distinct().limit(limit))
+            else:
+                stmt = select(col).where(col.is_not(None)).distinct().limit(limit)
+            found.update(str(v) for v in conn.execute(stmt).scalars() if v)
+    return sorted(found)
 
 
 def has_any_data(engine: Engine) -> bool:

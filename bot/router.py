@@ -2,6 +2,10 @@
 
 ``/首响 昨天 渠道=淘宝``, ``首响 昨天 淘宝`` and ``昨天淘宝的首响怎么样`` all parse to the same
 command, period and filters. A message naming two metrics gets a short question back.
+
+Nothing the user typed is dropped: a filter the command cannot apply and a filter value no row has
+are refused in words (with a did-you-mean), and free text with words left over after the command,
+period, filters and filler words is not understood rather than answered as a guess.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from analytics.metrics import FILTER_ALIASES, FILTER_KEYS
+from analytics.metrics import DISTINCT_LIMIT, FILTER_ALIASES, FILTER_KEYS
 from analytics.periods import extract_period
 from handlers.base import CommandError
+from handlers.format import unknown_value, unsupported_filter
 from handlers.registry import Command
 
 _FILTER_NAMES = {**{k: k for k in FILTER_KEYS}, **FILTER_ALIASES}
@@ -20,14 +25,27 @@ _FILTER_RE = re.compile(
     r"(" + "|".join(sorted(map(re.escape, _FILTER_NAMES), key=len, reverse=True)) + r")\s*[=＝:：]\s*([^\s,，;；]+)",
     re.IGNORECASE,
 )
-_EXPLAIN_RE = re.compile(r"[?？]\s*$|说明|口径|怎么算|定义")
+_EXPLAIN_RE = re.compile(r"[?？]\s*$|说明|口径|怎么算|定义|什么意思|含义")
 _GRANULARITY = {"按天": "day", "按日": "day", "按周": "week", "按月": "month"}
 _FILLER_RE = re.compile(
     r"的|多少|怎么样|如何|是多少|是|吗|呢|吧|啊|呀|了|查一下|查查|查询|查|看看|看一下|看|一下|帮我|请问|请|给我|情况|数据|"
-    r"几|有|啥|什么|咋样|咱们|我们|现在|目前|一共|总共|报告|统计|下|[，,。.!！~～\s]"
+    r"几|有|啥|什么|咋样|咱们|我们|现在|目前|一共|总共|报告|统计|下|你好|您好|麻烦|谢谢|怎样|表现|水平|整体|总体|"
+    r"多不多|高不高|低不低|快不快|慢不慢|好不好|[，,。.!！~～\s]"
 )
+#: Punctuation and symbols carry no meaning in free text; what is left after them must be understood.
+_SYMBOLS_RE = re.compile(r"[\s\"'“”‘’`、;；:：?？!！,，.。~～()（）\[\]【】<>《》\-—_=+*/\\|@#$%^&]+")
 #: A weak command is dropped when a stronger one is also named ("会话的满意度" → 满意度).
 _WEAK = {"会话量", "客服"}
+
+
+class UnknownFilterValue(CommandError):
+    """A filter value that no row carries (``渠道=拼多多``); its message has a did-you-mean."""
+
+    def __init__(self, column: str, value: str, known: list[str]):
+        super().__init__(unknown_value(column, value, known))
+        self.column, self.value = column, value
+
+
 #: Names the metric it asks about: wins over the metric's own command in free text.
 _WHY = "为什么"
 
@@ -48,12 +66,16 @@ class Router:
     def __init__(self, commands: list[Command]):
         self.commands = commands
         self._by_name: dict[str, Command] = {}
+        slash_only: set[str] = set()
         for cmd in commands:
             for name in cmd.names:
                 self._by_name[name.lower()] = cmd
+                if cmd.spec.slash_only:
+                    slash_only.add(name.lower())
         # Names usable inside free text: Chinese names, and ASCII words of 3+ letters.
         self._free_names = sorted(
-            (n for n in self._by_name if re.search(r"[\u4e00-\u9fff]", n) or (n.isascii() and n.isalpha() and len(n) >= 3)),
+            (n for n in self._by_name if n not in slash_only
+             and (re.search(r"[\u4e00-\u9fff]", n) or (n.isascii() and n.isalpha() and len(n) >= 3))),
             key=len, reverse=True,
         )
 
@@ -62,9 +84,26 @@ class Router:
         text = text.strip()
         if not text:
             return None
-        if text[0] in "/／":
-            return self._parse_slash(text[1:].strip(), known_values or {})
-        return self._parse_free(text, known_values or {})
+        known = known_values or {}
+        parsed = self._parse_slash(text[1:].strip(), known) if text[0] in "/／" else self._parse_free(text, known)
+        if parsed is not None:
+            self._check_filters(parsed, known)
+        return parsed
+
+    @staticmethod
+    def _check_filters(parsed: Parsed, known: dict[str, list[str]]) -> None:
+        """Refuse a filter the command cannot apply, then a value no row has (did-you-mean from ``known``).
+
+        A known-value list of :data:`DISTINCT_LIMIT` or more may be cut short, so it refuses nothing."""
+        spec = parsed.command.spec
+        allowed = {FILTER_KEYS[cn] for cn in spec.filters}
+        for column in parsed.filters:
+            if column not in allowed:
+                raise CommandError(unsupported_filter(spec.name, column, list(spec.filters)))
+        for column, value in parsed.filters.items():
+            values = known.get(column)
+            if values and len(values) < DISTINCT_LIMIT and value not in values:
+                raise UnknownFilterValue(column, value, values)
 
     def lookup(self, name: str) -> Command | None:
         return self._by_name.get(name.lower())
@@ -136,7 +175,11 @@ class Router:
         parsed = Parsed(cmd, filters=options.filters, granularity=options.granularity, explain=options.explain)
         if cmd.spec.takes_period:
             parsed.period_phrase, rest = extract_period(rest)
-            self._take_known_values(rest, parsed, known)
+            leftover = _SYMBOLS_RE.sub(" ", _FILLER_RE.sub(" ", self._take_known_values(rest, parsed, known))).split()
+            if leftover and cmd.spec.free_args:  # 客服 张三 本月: a name, checked by the command
+                parsed.args = leftover
+            elif leftover:  # "'; DROP TABLE conversations;--" names 会话量 but says nothing else we know
+                return None
         else:
             parsed.args = [w for w in _FILLER_RE.sub(" ", rest).split() if w]
         return parsed

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 
 from analytics import breakdown, charts, metrics
 from analytics.breakdown import AgentRow
-from analytics.metrics import MetricError
+from analytics.metrics import METRICS, MetricError
 from handlers.base import Chart, CommandContext, CommandError, CommandSpec, Reply
 from handlers.charting import chart_path, subtitle
-from handlers.format import fmt_int, fmt_pct, fmt_seconds, window_line
+from handlers.format import (
+    fmt_change,
+    fmt_int,
+    fmt_pct,
+    fmt_seconds,
+    fmt_value,
+    prev_label,
+    shown_change,
+    unknown_value,
+    window_line,
+)
 
 SPEC = CommandSpec(
     name="客服",
@@ -18,7 +27,7 @@ SPEC = CommandSpec(
     usage="/客服 [姓名] [时间] [渠道=… 店铺=…]",
     help="客服排行（按满意度，样本太少不排名）；带姓名看个人与团队对比",
     default_period="本周",
-    filters=("渠道", "店铺"),
+    filters=("渠道", "店铺", "客服"),  # 客服=小王 is the name, like /客服 小王
     sensitive=True,
     free_args=True,
     examples=("/客服 本周", "/客服 小王 本月", "/客服 上周 渠道=淘宝"),
@@ -56,12 +65,23 @@ async def _league(ctx: CommandContext, rows: list[AgentRow]) -> Reply:
     return Reply("\n".join(lines), title=f"客服排行 · {ctx.window.phrase}", charts=chart_list)
 
 
-def _vs(value: float | None, team: float | None, fmt, lower_better: bool = False) -> str:  # noqa: ANN001
+#: How an agent compares with the team, by the metric's good direction: (better, worse).
+_VS_WORDS = {"csat": ("优于团队", "不如团队"), "frt": ("快于团队", "慢于团队"), "resolution": ("优于团队", "不如团队")}
+
+
+def _vs(key: str, value: float | None, team: float | None) -> str:
+    """``81.3 秒（团队 50.1 秒，慢于团队）``: the word follows the metric's direction (首响: lower is
+    better), judged on the numbers as printed, so two equal prints read 与团队持平."""
+    metric = METRICS[key]
     if value is None or team is None:
-        return fmt(value)
-    better = value < team if lower_better else value > team
-    word = "优于" if better else ("持平" if value == team else "低于")
-    return f"{fmt(value)}（团队 {fmt(team)}，{word}团队）"
+        return fmt_value(metric, value)
+    team_text, me_text, _p, delta, _size = shown_change(metric, value, team)
+    if delta == 0:
+        word = "与团队持平"
+    else:
+        better, worse = _VS_WORDS[key]
+        word = better if (delta > 0) == metric.higher_is_better else worse
+    return f"{me_text}（团队 {team_text}，{word}）"
 
 
 def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: list[AgentRow]) -> Reply:
@@ -69,20 +89,21 @@ def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: li
     team = _team(rows)
     prev = next((r for r in prev_rows if r.agent == name), None)
     filters = {**ctx.filters, "agent": name}
+    min_n, label = ctx.services.min_agent_n, prev_label(ctx.window)
     lines = [f"**{name} · {ctx.window.phrase}**", window_line(ctx.window, filters),
-             f"满意度 {_vs(me.csat, team.csat, fmt_pct)}（参评 {me.rated}）",
-             f"首响均值 {_vs(me.frt_mean, team.frt_mean, fmt_seconds, lower_better=True)}",
-             f"解决率 {_vs(me.resolution, team.resolution, fmt_pct)}（n={me.known}）",
-             f"会话 {fmt_int(me.conversations)}（占团队 {fmt_pct(me.conversations / team.conversations if team.conversations else None)}）"
-             f" · 关联投诉 {me.complaints}"]
-    if me.rated < ctx.services.min_agent_n:
-        lines.append(f"注意：参评 {me.rated} < {ctx.services.min_agent_n}，满意度波动大，仅供参考。")
-    if prev is not None and prev.csat is not None and me.csat is not None and prev.rated < ctx.services.min_agent_n:
-        lines.append(f"上期参评仅 {prev.rated} 条（< {ctx.services.min_agent_n}），不做环比。")
-    elif prev is not None and prev.csat is not None and me.csat is not None:
-        delta = (me.csat - prev.csat) * 100
-        lines.append(f"满意度较上期 {'↑' if delta > 0 else '↓' if delta < 0 else '→'} {abs(delta):.1f} 个百分点"
-                     f"（{fmt_pct(prev.csat)} → {fmt_pct(me.csat)}）")
+             f"满意度 {_vs('csat', me.csat, team.csat)}（参评 {fmt_int(me.rated)} 个）",
+             f"首响均值 {_vs('frt', me.frt_mean, team.frt_mean)}",
+             f"解决率 {_vs('resolution', me.resolution, team.resolution)}（已标注 {fmt_int(me.known)} 个）",
+             f"会话 {fmt_int(me.conversations)} 个（占团队 "
+             f"{fmt_pct(me.conversations / team.conversations if team.conversations else None)}）"
+             f" · 关联投诉 {fmt_int(me.complaints)} 件"]
+    if me.rated < min_n:
+        lines.append(f"注意：参评 {me.rated} 个，不足 {min_n} 个，满意度波动大，仅供参考。")
+    prev_rated = prev.rated if prev else 0
+    if me.csat is not None and (prev is None or prev.csat is None or prev_rated < min_n):
+        lines.append(f"{label}参评 {prev_rated} 个，不足 {min_n} 个（客服排名的最少参评数），满意度不作比较。")
+    elif me.csat is not None:
+        lines.append(f"满意度较{label} {fmt_change(METRICS['csat'], me.csat, prev.csat)}")
     return Reply("\n".join(lines), title=f"客服 {name}")
 
 
@@ -103,7 +124,5 @@ async def handle(ctx: CommandContext) -> Reply:
         known = await asyncio.to_thread(metrics.distinct_values, engine, "agent")
         if name in known:
             return Reply(f"{window_line(w, {**ctx.filters, 'agent': name})}\n{name} 这段时间没有会话。", title=f"客服 {name}")
-        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.4)
-        hint = f"你是不是想找「{guess[0]}」？" if guess else "发送 /客服 查看全部客服。"
-        raise CommandError(f"没有叫「{name}」的客服。{hint}")
+        raise CommandError(unknown_value("agent", name, known))
     return _profile(ctx, name, rows, prev_rows)

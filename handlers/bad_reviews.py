@@ -4,7 +4,7 @@ import asyncio
 
 from analytics import keywords
 from handlers.base import CommandContext, CommandSpec, Reply
-from handlers.metric_reply import answer_metric
+from handlers.metric_reply import answer_metric, metric_filters
 
 SPEC = CommandSpec(
     name="差评",
@@ -12,6 +12,7 @@ SPEC = CommandSpec(
     usage="/差评 [时间] [筛选]",
     help="评分 ≤2 的评价占比，附差评最多的商品和差评关键词",
     default_period="本周",
+    filters=metric_filters("bad_reviews"),
     examples=("/差评 本周", "/差评 上月 商品=羽绒服"),
 )
 

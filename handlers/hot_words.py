@@ -29,9 +29,7 @@ def term_lines(scores: list[keywords.TermScore]) -> list[str]:
 
 
 async def handle(ctx: CommandContext) -> Reply:
-    w = ctx.window
-    if ctx.filters:
-        ctx.filters.clear()
+    w = ctx.window  # filters=(): the router refuses 渠道=… in words instead of answering for 全部
     n, scores = await asyncio.to_thread(keywords.top_terms, ctx.services.engine, "message", w.start, w.end,
                                         w.prev_start, w.prev_end, 10)
     if not n:

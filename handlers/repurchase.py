@@ -1,7 +1,7 @@
 """/复购率: 下单客户中下单 ≥2 次的占比"""
 
 from handlers.base import CommandContext, CommandSpec, Reply
-from handlers.metric_reply import answer_metric
+from handlers.metric_reply import answer_metric, metric_filters
 
 SPEC = CommandSpec(
     name="复购率",
@@ -9,6 +9,7 @@ SPEC = CommandSpec(
     usage="/复购率 [时间] [筛选]",
     help="下单客户中下单 ≥2 次的占比",
     default_period="本周",
+    filters=metric_filters("repurchase"),
     examples=("/复购率 本月", "/复购率 今年 渠道=抖音"),
 )
 

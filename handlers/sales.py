@@ -8,7 +8,7 @@ from analytics import breakdown, charts
 from handlers.base import Chart, CommandContext, CommandSpec, Reply
 from handlers.charting import chart_path, subtitle
 from handlers.format import fmt_money, fmt_pct
-from handlers.metric_reply import answer_metric
+from handlers.metric_reply import answer_metric, metric_filters
 
 SPEC = CommandSpec(
     name="销售",
@@ -16,7 +16,7 @@ SPEC = CommandSpec(
     usage="/销售 [时间] [渠道=… 商品=…]",
     help="订单数、销售额、客单价，按渠道和商品拆分：哪些商品卖得好、退得多、差评多",
     default_period="本周",
-    filters=("渠道", "商品"),
+    filters=metric_filters("sales"),
     examples=("/销售 本月", "/销售 昨天 渠道=淘宝", "/销售 本月 商品=羽绒服"),
 )
 

@@ -1,7 +1,7 @@
 """/会话量: 会话数（按开始时间）"""
 
 from handlers.base import CommandContext, CommandSpec, Reply
-from handlers.metric_reply import answer_metric
+from handlers.metric_reply import answer_metric, metric_filters
 
 SPEC = CommandSpec(
     name="会话量",
@@ -9,6 +9,7 @@ SPEC = CommandSpec(
     usage="/会话量 [时间] [筛选]",
     help="会话数（按开始时间）",
     default_period="今天",
+    filters=metric_filters("conversations"),
     examples=("/会话量 今天", "/会话量 上周 渠道=京东"),
 )
 

@@ -71,7 +71,7 @@ async def test_explain(bot, rows):
     reply = await bot.ask("/满意度 本周 ?")
     value, n = md.expect_csat(rows, *WEEK, {})
     assert "怎么算" in reply.text and "评分 ≥ 4" in reply.text
-    assert f"n={n}" in reply.text
+    assert f"参评 {n:,} 个" in reply.text and "n=" not in reply.text
 
 
 async def test_did_you_mean(bot):

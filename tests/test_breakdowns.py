@@ -176,7 +176,7 @@ async def test_agent_profile_compares_only_with_enough_ratings_last_period(bot, 
                      if c["rating"] is not None)
     assert prev_rated < Settings().metrics.min_agent_n  # yesterday: a handful of rated chats
     reply = await bot.ask("/客服 小王 今天")
-    assert reply.ok and f"上期参评仅 {prev_rated} 条" in reply.text and "个百分点" not in reply.text
+    assert reply.ok and f"昨天同期参评 {prev_rated} 个，不足 20 个" in reply.text and "个百分点" not in reply.text
 
 
 async def test_peak_and_overview(bot, loaded):

@@ -147,6 +147,8 @@ class DeliverySettings(Section):
     dedup_window_seconds: int = Field(default=86_400, ge=0)
     poll_seconds: float = Field(default=30.0, gt=0)
     retention_days: int = Field(default=30, ge=1)
+    # A replica claims a row before sending it; another replica may take it over after this long.
+    claim_lease_seconds: float = Field(default=120.0, gt=0)
     mutes: list[DeliveryMute] = Field(default_factory=list)
     # Replace the built-in per-destination limits of a platform (DingTalk 20/min, WeCom 20/min,
     # Feishu 5/s and 100/min); all rows of one platform apply together.
@@ -172,10 +174,52 @@ class AccessSettings(Section):
     user_burst: int = Field(default=5, ge=1)
 
 
+def _check_hh_mm(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2):
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return value
+
+
+def _check_targets(value: list[str]) -> list[str]:
+    for target in value:
+        platform, _, name = target.partition(":")
+        if platform not in ("dingtalk", "wecom", "feishu") or not name:
+            raise ValueError(f"expected 'platform:robot_name' (dingtalk/wecom/feishu), got {target!r}")
+    return value
+
+
+class DigestSubscriptionSettings(Section):
+    """One more configured digest: ``[[digests.subscriptions]]``."""
+
+    kind: Literal["日报", "周报"] = "日报"
+    # Days and time, e.g. "每天 09:00", "工作日 08:30", "周一 09:30"; days default to 每天 (日报) / 周一 (周报),
+    # the time to [digests].time.
+    schedule: str = ""
+    targets: list[str] = Field(default_factory=list)
+    filters: dict[str, str] = Field(default_factory=dict)
+    sections: list[str] = Field(default_factory=list)
+
+    _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
+
+
 class DigestSettings(Section):
     enabled: bool = True
     time: str = "09:00"
     targets: list[str] = Field(default_factory=list)
+    # A digest missed while no replica was running is still sent this long after its time, once.
+    misfire_grace_seconds: int = Field(default=3600, ge=0)
+    # How often each replica looks for due digests (it also wakes exactly at the next fire time).
+    check_seconds: float = Field(default=30.0, gt=0)
+    # A digest that cannot be built (database down) is tried again this often, at most max_attempts times.
+    retry_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    # A replica that claimed a digest and died is replaced by another after this long.
+    claim_lease_seconds: float = Field(default=300.0, gt=0)
+    subscriptions: list[DigestSubscriptionSettings] = Field(default_factory=list)
+
+    _time = field_validator("time")(classmethod(lambda cls, v: _check_hh_mm(v)))
+    _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
 
 
 class AlertSettings(Section):

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "why",
     "daily_digest",
     "weekly_digest",
+    "subscribe", "subscription_list", "subscription_pause", "subscription_resume", "unsubscribe",
     "help",
 )
 

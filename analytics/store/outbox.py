@@ -51,3 +51,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = None
     updated_at: datetime | None = None
+    # The replica sending this row and until when its claim holds (NULL: unclaimed). Another replica
+    # takes the row over only after ``claimed_until``: a killed replica's rows are not stuck.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None

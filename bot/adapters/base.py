@@ -46,6 +46,17 @@ class Destination:
         return f"{self.platform}:{self.kind}:{self.target}"
 
 
+def durable_destination(msg: IncomingMessage) -> Destination:
+    """Where a message to ``msg``'s chat goes outside a live reply: the adapter's ``durable`` handle,
+    else the group (``chat``) or, in a 1:1 chat, the user. Replies and chat subscriptions both use it."""
+    handle = msg.reply_handle.get("durable")
+    if isinstance(handle, Destination):
+        return handle
+    if msg.is_private:
+        return Destination(msg.platform, "user", msg.user_id)
+    return Destination(msg.platform, "chat", msg.chat_id)
+
+
 class SendError(Exception):
     """A failed delivery. ``retryable`` and ``refresh_token`` come from the vendor error table.
 

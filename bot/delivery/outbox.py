@@ -6,7 +6,14 @@ order: a row waiting for its retry time holds back later rows to the same place,
 destinations carry on. A restart loses nothing: a new :class:`Outbox` on the same database sends
 whatever is still pending. Delivery is at-least-once: a crash between a vendor accepting a part
 and the row being updated re-sends that one part; progress is saved after every part so a long
-split message never repeats from the start. One worker per database is assumed.
+split message never repeats from the start.
+
+Any number of workers (``csbot serve`` replicas) may share one database. A worker *claims* the rows
+it is about to send (``claimed_by`` = its replica id, ``claimed_until`` = now + the lease, renewed
+after every part) with a conditional UPDATE; on PostgreSQL the candidate rows are read ``FOR UPDATE
+SKIP LOCKED`` so two workers never wait on each other. A row claimed by another worker whose lease has
+not run out is left alone, and so are the later rows to the same destination (order is kept across
+workers); a killed worker's rows are picked up by another once their lease runs out.
 """
 
 from __future__ import annotations
@@ -14,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
-from collections.abc import Mapping
+import socket
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlmodel import Session, select
 
 from analytics.store.outbox import FINAL_STATES, PENDING, SENT, OutboxMessage
@@ -37,6 +47,11 @@ BATCH = 500
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def replica_id() -> str:
+    """A name for this process among the replicas sharing a database: host, pid and a random tag."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def _aware(value: datetime) -> datetime:
@@ -65,8 +80,10 @@ class Outbox:
 
     def __init__(self, engine: Engine, senders: Mapping[str, Sender], clock: Clock | None = None, *,
                  settings: DeliverySettings | None = None, tz: ZoneInfo | None = None,
-                 rng: random.Random | None = None, limiter: SlidingWindowLimiter | None = None):
+                 rng: random.Random | None = None, limiter: SlidingWindowLimiter | None = None,
+                 owner: str | None = None):
         self.engine = engine
+        self.owner = owner or replica_id()
         self.senders = dict(senders)
         self.clock: Clock = clock or _utc_now
         self.settings = settings or DeliverySettings()
@@ -88,6 +105,27 @@ class Outbox:
         stored = await asyncio.to_thread(self._insert, row)
         if stored:
             self._wake.set()
+
+    async def enqueue_guarded(self, items: list[tuple[Destination, Reply]], guard: Callable[[Session], bool], *,
+                              dedup_key: str | None = None) -> bool:
+        """Persist one row per (destination, reply) in one transaction, only if ``guard(session)`` (run first,
+        in that transaction) returns True; otherwise store nothing. The digest job's guard moves its
+        once-only claim to "queued", so a digest is queued exactly when its claim says so."""
+        now = self.clock()
+        rows = [row_from(destination, reply, dedup_key, now) for destination, reply in items]
+        stored = await asyncio.to_thread(self._insert_guarded, rows, guard)
+        if stored:
+            self._wake.set()
+        return stored
+
+    def _insert_guarded(self, rows: list[OutboxMessage], guard: Callable[[Session], bool]) -> bool:
+        with Session(self.engine) as session:
+            if not guard(session):
+                session.rollback()
+                return False
+            session.add_all(rows)
+            session.commit()
+            return True
 
     def _insert(self, row: OutboxMessage) -> bool:
         with Session(self.engine) as session:
@@ -116,11 +154,16 @@ class Outbox:
         return _aware(value) if value else None
 
     async def record_progress(self, delivery: Delivery, parts_sent: int, now: datetime) -> None:
-        await asyncio.to_thread(self._update, delivery.id, parts_sent=parts_sent, updated_at=now)
+        await asyncio.to_thread(self._update, delivery.id, parts_sent=parts_sent, updated_at=now,
+                                claimed_until=now + self._lease)
 
     async def record_sent(self, delivery: Delivery, now: datetime) -> None:
         await asyncio.to_thread(self._update, delivery.id, status=SENT, sent_at=now, parts_sent=delivery.parts_sent,
                                 attempts=delivery.attempts, last_error=None, updated_at=now)
+
+    @property
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.claim_lease_seconds)
 
     def _update(self, row_id: int | None, **values: object) -> None:
         with Session(self.engine) as session:
@@ -170,9 +213,12 @@ class Outbox:
         """
         heads: dict[str, datetime] = {}
         with Session(self.engine) as session:
-            for key, due in session.exec(select(OutboxMessage.destination_key, OutboxMessage.next_attempt_at)
-                                         .where(OutboxMessage.status == PENDING)
-                                         .order_by(OutboxMessage.id).limit(BATCH)).all():
+            for key, due, owner, until in session.exec(
+                    select(OutboxMessage.destination_key, OutboxMessage.next_attempt_at, OutboxMessage.claimed_by,
+                           OutboxMessage.claimed_until)
+                    .where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id).limit(BATCH)).all():
+                if owner is not None and owner != self.owner and until is not None:
+                    due = max(_aware(due), _aware(until))  # another worker's row: due when its lease ends
                 heads.setdefault(key, _aware(due))
         if not heads:
             return None
@@ -185,34 +231,102 @@ class Outbox:
             return sum(results)
 
     def _due_queues(self, now: datetime) -> list[list[OutboxMessage]]:
-        """Pending rows per destination in order, cut at the first row not yet due."""
+        """Claim and return the pending rows per destination in order, cut at the first row not yet due
+        or held by another worker."""
+        postgres = self.engine.dialect.name == "postgresql"
         with Session(self.engine) as session:
-            rows = session.exec(select(OutboxMessage).where(OutboxMessage.status == PENDING)
-                                .order_by(OutboxMessage.id).limit(BATCH)).all()
+            query = select(OutboxMessage).where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id).limit(BATCH)
+            if postgres:  # rows another worker is claiming right now are skipped, not waited for
+                query = query.with_for_update(skip_locked=True)
+            rows = session.exec(query).all()
             session.expunge_all()
-        queues: dict[str, list[OutboxMessage]] = {}
-        blocked: set[str] = set()
-        for row in rows:
-            key = row.destination_key
-            if key in blocked:
-                continue
-            if _aware(row.next_attempt_at) > now:
-                blocked.add(key)
-                continue
-            queues.setdefault(key, []).append(row)
-        return list(queues.values())
+            if not postgres:
+                session.commit()  # SQLite: end the read snapshot so the UPDATE below sees the newest rows
+            queues: dict[str, list[OutboxMessage]] = {}
+            blocked: set[str] = set()
+            for row in rows:
+                key = row.destination_key
+                if key in blocked:
+                    continue
+                held = (row.claimed_by not in (None, self.owner) and row.claimed_until is not None
+                        and _aware(row.claimed_until) > now)
+                if held or _aware(row.next_attempt_at) > now:
+                    blocked.add(key)
+                    continue
+                queues.setdefault(key, []).append(row)
+            ids = [row.id for queue in queues.values() for row in queue]
+            if not ids:
+                session.commit()
+                return []
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING,
+                or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by == self.owner,
+                    OutboxMessage.claimed_until < now)).values(claimed_by=self.owner, claimed_until=now + self._lease))
+            session.commit()
+            mine = set(session.exec(select(OutboxMessage.id).where(OutboxMessage.id.in_(ids),
+                                                                   OutboxMessage.claimed_by == self.owner)).all())
+            # Keep order across workers: a destination with an older pending row that is not ours (another
+            # worker is on it, or just claimed it) waits; our claim on its later rows is given back.
+            firsts = {q[0].destination_key: q[0].id for q in queues.values() if q[0].id in mine}
+            older = {key for key, first in firsts.items() if self._older_row_exists(session, key, first)}
+            result, give_back = [], []
+            for queue in queues.values():
+                key = queue[0].destination_key
+                run = []
+                for row in queue:  # a run of our rows from the head; stop at the first row we did not get
+                    if row.id not in mine:
+                        break
+                    run.append(row)
+                if key in older or not run:
+                    give_back += [row.id for row in queue if row.id in mine]
+                    continue
+                give_back += [row.id for row in queue[len(run):] if row.id in mine]
+                result.append(run)
+            if give_back:
+                self._release(session, give_back)
+        return result
+
+    def _older_row_exists(self, session: Session, key: str, first_id: int | None) -> bool:
+        return session.exec(select(OutboxMessage.id).where(
+            OutboxMessage.status == PENDING, OutboxMessage.destination_key == key, OutboxMessage.id < first_id,
+            or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != self.owner)).limit(1)).first() is not None
+
+    def _release(self, session: Session, ids: list[int | None]) -> None:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.owner)
+                        .values(claimed_by=None, claimed_until=None))
+        session.commit()
+
+    def _renew(self, row_id: int | None) -> bool:
+        """Extend our claim on a row before sending it; False when another worker has taken it over."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            result = session.execute(update(OutboxMessage).where(
+                OutboxMessage.id == row_id, OutboxMessage.status == PENDING, OutboxMessage.claimed_by == self.owner)
+                .values(claimed_until=now + self._lease))
+            session.commit()
+            return result.rowcount == 1
 
     async def _deliver_queue(self, rows: list[OutboxMessage]) -> int:
         finished = 0
-        for row in rows:
+        for index, row in enumerate(rows):
+            if not await asyncio.to_thread(self._renew, row.id):
+                log.warning("outbox #%s: claim lost to another worker; leaving the rest of %s to it", row.id,
+                            row.destination_key)
+                break
             delivery = delivery_from(row)
             outcome = await self.pipeline.run(delivery)
             await asyncio.to_thread(self._store_outcome, delivery, outcome)
             self._log_outcome(delivery, outcome)
             if outcome.verdict is Verdict.DEFERRED:
+                rest = [r.id for r in rows[index:]]
+                await asyncio.to_thread(self._release_ids, rest)
                 break
             finished += 1
         return finished
+
+    def _release_ids(self, ids: list[int | None]) -> None:
+        with Session(self.engine) as session:
+            self._release(session, ids)
 
     def _store_outcome(self, delivery: Delivery, outcome: Outcome) -> None:
         now = self.clock()

@@ -121,6 +121,8 @@ async def _on_startup(app: web.Application) -> None:
         ctx.spawn(ctx.outbox.run(), "outbox worker")
     if ctx.chart_links is not None:
         ctx.spawn(_sweep_charts(ctx.chart_links), "chart sweeper")
+    if ctx.jobs is not None:
+        await ctx.jobs.start()
 
 
 async def _sweep_charts(links: ChartLinks) -> None:
@@ -144,6 +146,8 @@ async def _on_shutdown(app: web.Application) -> None:
 async def _on_cleanup(app: web.Application) -> None:
     """After the last request: finish running commands, stop the outbox worker, close senders."""
     ctx = app[CONTEXT]
+    if ctx.jobs is not None:
+        ctx.jobs.stop()  # no new timed work; a digest being built is cancelled below (its claim's lease expires)
     await ctx.dispatcher.drain(float(ctx.settings.server.shutdown_grace_seconds))
     if ctx.outbox is not None and hasattr(ctx.outbox, "stop"):
         ctx.outbox.stop()
@@ -160,13 +164,13 @@ async def _on_cleanup(app: web.Application) -> None:
 
 def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], outbox: Any = None,
                chart_links: ChartLinks | None = None, metrics_registry: ServerMetrics | None = None,
-               now_ms: Callable[[], int] | None = None) -> web.Application:
+               now_ms: Callable[[], int] | None = None, jobs: Any = None) -> web.Application:
     """The aiohttp application: routes of SPEC.md plus the platform routes of :data:`ROUTE_MODULES`."""
     server_metrics = metrics_registry or ServerMetrics()
     links = chart_links if chart_links is not None else build_chart_links(settings)
     dispatcher = Dispatcher(bot, senders, outbox, metrics=server_metrics)
     ctx = ServerContext(settings=settings, bot=bot, engine=getattr(bot, "engine", None), dispatcher=dispatcher,
-                        metrics=server_metrics, senders=senders, outbox=outbox, chart_links=links)
+                        metrics=server_metrics, senders=senders, outbox=outbox, chart_links=links, jobs=jobs)
     if now_ms is not None:
         ctx.now_ms = now_ms
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[_errors_and_metrics])

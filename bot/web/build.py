@@ -21,6 +21,7 @@ class Parts:
     senders: dict[str, Sender]
     outbox: Any
     chart_links: ChartLinks | None
+    jobs: Any = None  # bot.jobs.scheduler.JobScheduler, None when [digests] enabled = false
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -63,4 +64,10 @@ def build_parts(settings: Settings) -> Parts:
     chart_links = build_chart_links(settings)
     senders = build_senders(settings, chart_links)
     outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz)
-    return Parts(engine, bot, senders, outbox, chart_links)
+    jobs = None
+    if settings.digests.enabled:
+        from bot.jobs.digests import DigestJob
+        from bot.jobs.scheduler import JobScheduler
+
+        jobs = JobScheduler(settings, DigestJob(settings, engine, outbox, bot.services))
+    return Parts(engine, bot, senders, outbox, chart_links, jobs)

@@ -32,6 +32,7 @@ class ServerContext:
     senders: Mapping[str, Sender]
     outbox: Any = None
     chart_links: ChartLinks | None = None
+    jobs: Any = None  # the scheduler (bot.jobs.scheduler.JobScheduler): started and stopped with the app
     now_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from bot.adapters.base import Destination, IncomingMessage, Sender, SendError
+from bot.adapters.base import Destination, IncomingMessage, Sender, SendError, durable_destination
 from bot.web.metrics import ServerMetrics
 from handlers.base import Reply
 
@@ -40,15 +40,6 @@ class Handles(Protocol):
 
 class ShuttingDown(RuntimeError):
     """The dispatcher no longer takes work (graceful shutdown in progress)."""
-
-
-def durable_destination(msg: IncomingMessage) -> Destination:
-    handle = msg.reply_handle.get("durable")
-    if isinstance(handle, Destination):
-        return handle
-    if msg.is_private:
-        return Destination(msg.platform, "user", msg.user_id)
-    return Destination(msg.platform, "chat", msg.chat_id)
 
 
 class RecentIds:

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 def run(settings: Settings) -> None:
     """``csbot serve``: open the database, build the bot, senders and outbox, serve until signalled."""
     parts = build_parts(settings)
-    app = create_app(parts.bot, settings, senders=parts.senders, outbox=parts.outbox, chart_links=parts.chart_links)
+    app = create_app(parts.bot, settings, senders=parts.senders, outbox=parts.outbox, chart_links=parts.chart_links,
+                     jobs=parts.jobs)
     log.warning("csbot serving on http://%s:%d (DingTalk mode: %s)", settings.server.host, settings.server.port,
                 settings.dingtalk.mode)
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,

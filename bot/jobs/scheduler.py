@@ -1,0 +1,83 @@
+"""The scheduler inside ``csbot serve``: APScheduler's AsyncIOScheduler driving the digest job.
+
+Why the schedules live in csbot's own tables and not in APScheduler's ``SQLAlchemyJobStore``: the
+APScheduler 3.x user guide says "job stores must never be shared between schedulers" — two replicas on
+one job store may run a job twice or miss it, and neither learns of jobs another adds. So the
+persistent state is the database csbot already has: ``digest_subscriptions`` (chat subscriptions),
+the config file, and ``digest_runs`` (one row per digest and date, the once-only claim). Each replica's
+scheduler holds only in-memory jobs that *look* at that state:
+
+- ``digests.tick`` — an interval job every ``[digests] check_seconds``, first run at start-up (this is
+  where a digest missed while the bot was down is sent, within ``misfire_grace_seconds``);
+- ``digests.wake`` — a one-off date job at the next fire time over all plans, so a 09:00 digest is
+  built at 09:00, not up to ``check_seconds`` later.
+
+Both jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
+coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Settings
+from bot.jobs.digests import DigestJob
+
+log = logging.getLogger(__name__)
+
+TICK = "digests.tick"
+WAKE = "digests.wake"
+
+
+class JobScheduler:
+    """Starts and stops the timed jobs of one ``csbot serve`` process."""
+
+    def __init__(self, settings: Settings, digests: DigestJob):
+        self.settings = settings
+        self.digests = digests
+        grace = settings.digests.misfire_grace_seconds
+        self.scheduler = AsyncIOScheduler(timezone=settings.tz, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": grace or None})
+        self._woken_for: datetime | None = None
+
+    async def start(self) -> None:
+        """Add the jobs and start; the first tick runs at once (catching up after downtime)."""
+        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.digests.check_seconds,
+                                                           timezone=self.settings.tz),
+                               id=TICK, name="digest tick", replace_existing=True,
+                               next_run_time=datetime.now(self.settings.tz))
+        self.scheduler.start()
+        log.info("scheduler started (%s; digests checked every %gs, misfire grace %ds; replica %s)",
+                 self.settings.general.timezone, self.settings.digests.check_seconds,
+                 self.settings.digests.misfire_grace_seconds, self.digests.owner)
+
+    def stop(self) -> None:
+        """Stop scheduling; a tick in progress is cancelled with the other background tasks (its claim,
+        if any, is taken over by another replica or a restart once its lease runs out)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def _tick(self) -> None:
+        try:
+            upcoming = await self.digests.tick()
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next tick tries again
+            log.exception("digest tick failed; trying again in %gs", self.settings.digests.check_seconds)
+            return
+        self._wake_at(upcoming)
+
+    def _wake_at(self, fire_at: datetime | None) -> None:
+        """Schedule a one-off tick exactly at ``fire_at`` (in the job clock's time, mapped to real time)."""
+        if fire_at is None or fire_at == self._woken_for:
+            return
+        delay = (fire_at - self.digests.clock()).total_seconds()
+        if delay <= 0:
+            return
+        when = datetime.now(self.settings.tz) + timedelta(seconds=delay + 0.05)
+        self.scheduler.add_job(self._tick, DateTrigger(run_date=when, timezone=self.settings.tz), id=WAKE,
+                               name="digest wake-up", replace_existing=True)
+        self._woken_for = fire_at

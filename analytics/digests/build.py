@@ -72,10 +72,10 @@ def build(engine: Engine, period: Period, tz: ZoneInfo, *, filters: dict[str, st
     keys = [k for k in keys if k not in digest.unsupported]
     try:
         with engine.connect() as conn:
-            digest.empty = _is_empty(conn, period, filters)
-            if digest.empty:
-                return digest
             _fill_rows(conn, digest, keys, tz)
+            if digest.empty:
+                digest.rows = {}
+                return digest
             if RISING in sections or "complaints" in digest.rows:
                 _fill_categories(conn, digest, tz)
         if show_agents and period.kind == WEEKLY and AGENTS in sections and set(filters) <= {"channel", "shop"}:
@@ -117,6 +117,7 @@ def _fill_rows(conn: Connection, digest: Digest, keys: list[str], tz: ZoneInfo) 
     with rollups.batch(unique):
         for key in keys:
             digest.rows[key] = _row(conn, key, digest, plan)
+        digest.empty = _is_empty(conn, digest)
 
 
 def _row(conn: Connection, key: str, digest: Digest, plan: dict[str, list[tuple[datetime, datetime]]]) -> KpiRow:
@@ -141,14 +142,19 @@ def _row(conn: Connection, key: str, digest: Digest, plan: dict[str, list[tuple[
     return row
 
 
-def _is_empty(conn: Connection, period: Period, filters: dict[str, str]) -> bool:
-    """No conversation, complaint, order or review in the period, among the kinds the filters apply to."""
+def _is_empty(conn: Connection, digest: Digest) -> bool:
+    """No conversation, complaint, order or review in the period, among the kinds the filters apply to
+    (the rows already built answer for themselves; the others are read in the same batch)."""
+    period, filters = digest.period, digest.filters
     checked = False
     for key in ("conversations", "complaints", "sales", "bad_reviews"):
         if any(f not in METRICS[key].filters for f in filters):
             continue  # e.g. reviews under 渠道=…: they carry no channel, so they say nothing here
         checked = True
-        if metrics.compute_on(conn, key, period.start, period.end, filters, headline_only=True).n:
+        row = digest.rows.get(key)
+        result = row.current if row is not None else metrics.compute_on(
+            conn, key, period.start, period.end, filters, headline_only=True)
+        if result.n:
             return False
     return checked
 

@@ -8,7 +8,8 @@ scheduled job call it (in-process, the database read in a thread, the chart in t
 bench clock 2026-11-25 15:30 Asia/Shanghai (the end of ``bench/scale/gen_scale.py``'s data): the 日报 of
 11-24 and the 周报 of 11-16 – 11-22, plain and with ``渠道=淘宝``, the 周报 with the agent league. One
 warm-up call, then ``--repeat`` timed calls back to back → p50 / p95; ``chart_ms`` is the part spent
-awaiting ``charts.render``. The database is opened with ``make_engine`` (no migration: the bench only
+awaiting ``charts.render``; ``cpu_p50_ms`` the process's CPU time per digest (all threads: the database
+thread and the chart pool), steadier than wall time on a shared machine. The database is opened with ``make_engine`` (no migration: the bench only
 reads). Every digest's eight numbers are checked equal to ``metrics.compute`` for the same window
 (what /满意度 昨天 etc. answer).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -83,30 +85,32 @@ def check(services: Services, kind: str, day: date, filters: dict[str, str]) -> 
 
 async def run_case(services: Services, clock: RenderClock, kind: str, day: date, filters: dict[str, str],
                    show_agents: bool, repeat: int) -> dict[str, Any]:
-    async def once() -> tuple[float, float, int]:
+    async def once() -> tuple[float, float, float, int]:
         clock.seconds = 0.0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         reply = await digest_reply(services, kind, now=NOW, day=day, filters=filters, show_agents=show_agents)
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
         if not reply.charts or not reply.charts[0].path.exists():
             raise SystemExit(f"{kind}: no chart ({reply.text[:80]})")
-        return total, clock.seconds, len(reply.text.encode())
+        return total, clock.seconds, cpu, len(reply.text.encode())
 
-    first, _, _ = await once()
-    totals, renders = [], []
+    first, _, _, _ = await once()
+    totals, renders, cpus = [], [], []
     for _ in range(repeat):
-        total, render, size = await once()
+        total, render, cpu, size = await once()
         totals.append(total * 1000)
         renders.append(render * 1000)
+        cpus.append(cpu * 1000)
     return {"first_ms": round(first * 1000, 1), "p50_ms": round(statistics.median(totals), 1),
             "p95_ms": round(_pct(totals, 0.95), 1), "max_ms": round(max(totals), 1),
-            "chart_p50_ms": round(statistics.median(renders), 1), "text_bytes": size}
+            "chart_p50_ms": round(statistics.median(renders), 1), "cpu_p50_ms": round(statistics.median(cpus), 1),
+            "text_bytes": size}
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     engine = make_engine(args.db)
     out: dict[str, Any] = {"db": engine.dialect.name, "repeat": args.repeat, "python": platform.python_version(),
-                           "rows": {}}
+                           "load_before": os.getloadavg()[0], "rows": {}}
     with engine.connect() as conn:
         out["conversations"] = conn.exec_driver_sql(f"SELECT count(*) FROM {metrics.CONV.name}").scalar_one()
     clock = RenderClock()
@@ -119,9 +123,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             row["numbers_checked"] = compared
             out["rows"][label] = row
             print(f"{label:<26} p50 {row['p50_ms']:>7.1f} ms  p95 {row['p95_ms']:>7.1f} ms  "
-                  f"(chart {row['chart_p50_ms']:.0f} ms, first {row['first_ms']:.0f} ms, "
+                  f"(chart {row['chart_p50_ms']:.0f} ms, CPU {row['cpu_p50_ms']:.0f} ms, first {row['first_ms']:.0f} ms, "
                   f"{compared} numbers = metrics.compute)", flush=True)
     charts.shutdown()
+    out["load_after"] = os.getloadavg()[0]
     return out
 
 
@@ -132,7 +137,8 @@ def main() -> None:
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
     result = asyncio.run(main_async(args))
-    print(f"{result['db']}, {result['conversations']:,} conversations")
+    print(f"{result['db']}, {result['conversations']:,} conversations; load average "
+          f"{result['load_before']:.1f} before, {result['load_after']:.1f} after")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -12,6 +12,14 @@ which t occurs). A word customers use every day gets the minimum weight 1, a wor
 goes up to ~ln(D_all) + 1, so a burst of "掉绒" outranks a steady "快递" of similar size; generic
 filler is removed by the stopword list. Rising = share at least doubled vs the comparison window.
 Texts are masked (analytics.text.mask_pii) before tokenizing, so addresses and names never surface.
+
+A listed keyword must be a word (:func:`is_keyword`, applied when a list is read, so stored counts need
+no rebuild): not a filler (``data/keyword_fillers.txt``: 还有, 好滴 …), not a function word of jieba's dictionary
+(numerals and measure words such as 一圈, pronouns, adverbs, conjunctions, time words), not a verb with its
+result (送到, 洗完), and, for a segment
+the tokenizer only guessed, not a numeral + measure word, a degree adverb + one character (还慢) or a
+phrase ending in a particle (买的). The top ``limit`` are chosen by score and listed by document count,
+the number every reply shows next to the word.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,13 +48,45 @@ _PLACEHOLDER = re.compile(r"\[[^\[\]]{1,10}\]")  # what mask_pii leaves: [手机
 TOTAL = ""  # the row with term '' holds the number of documents in the hour
 MAX_TERM_LEN = 32
 MIN_DOCS = 3  # a term in fewer documents of the window is noise, not a trend
+# Shapes of segments jieba's HMM guesses that are pieces of a phrase, not words.
+_NUMERAL_MEASURE = re.compile(r"^[一二两三四五六七八九十百千几半每这那哪某]\w$")
+_DEGREE_LEAD = frozenset("还很太都也就又再才更最挺真蛮超")
+_PARTICLE_END = frozenset("的了吗呢吧啊呀哦嘛么着过")
+# A verb with its result (送到, 洗完, 送来) is half a phrase; 没到 / 未到 / 迟到 (not or late arrived) are not.
+_RESULT_END, _RESULT_KEEP = frozenset("完到来去"), frozenset("没未迟不")
 
 
 @functools.cache
 def keyword_stopwords() -> frozenset[str]:
-    path = Path(__file__).with_name("data") / "keyword_stopwords.txt"
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """Dropped when texts are counted (stored counts never hold them)."""
+    return _word_file("keyword_stopwords.txt")
+
+
+@functools.cache
+def keyword_fillers() -> frozenset[str]:
+    """Fillers dropped when a list is read (:func:`is_keyword`), so stored counts need no rebuild."""
+    return _word_file("keyword_fillers.txt")
+
+
+def _word_file(name: str) -> frozenset[str]:
+    lines = (Path(__file__).with_name("data") / name).read_text(encoding="utf-8").splitlines()
     return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def is_keyword(term: str) -> bool:
+    """Whether ``term`` may be listed as a keyword: a word that names something (see the module docstring)."""
+    from analytics.text import in_dictionary, is_function_word
+
+    low = term.lower()
+    if len(low) < 2 or low in keyword_stopwords() or low in keyword_fillers() or len(set(low)) == 1:  # 哈哈
+        return False
+    if is_function_word(low) or (len(low) == 2 and low[1] in _RESULT_END and low[0] not in _RESULT_KEEP):
+        return False
+    if in_dictionary(low) or not any("\u4e00" <= c <= "\u9fff" for c in low):
+        return True
+    if _NUMERAL_MEASURE.match(low) or low[-1] in _PARTICLE_END:
+        return False
+    return not (len(low) == 2 and low[0] in _DEGREE_LEAD)
 
 
 @dataclass
@@ -192,14 +232,19 @@ def _window_counts(conn: Connection, source: str, start: datetime, end: datetime
 
 
 def top_terms(engine: Engine, source: str, start: datetime, end: datetime, prev_start: datetime, prev_end: datetime,
-              limit: int = 10, candidates: int = 300) -> tuple[int, list[TermScore]]:
-    """(documents in the window, the top ``limit`` terms by share × daily IDF)."""
+              limit: int = 10, candidates: int = 300, word_filter: Callable[[str], bool] | None = is_keyword,
+              ) -> tuple[int, list[TermScore]]:
+    """(documents in the window, the top ``limit`` terms by share × daily IDF, listed by document count).
+
+    ``word_filter`` keeps the terms that may be listed (``None``: every stored term, as before the
+    filter existed; bench/text/keyword_quality.py measures the difference)."""
     with engine.connect() as conn:
         n, counts = _window_counts(conn, source, start, end)
         if not n:
             return 0, []
         n_prev, prev = _window_counts(conn, source, prev_start, prev_end)
-        pool = [t for t, _ in counts.most_common(candidates)]
+        ranked = (t for t, _ in counts.most_common())
+        pool = [t for t in ranked if word_filter is None or word_filter(t)][:candidates]
         day = day_bucket(TERMS.c.hour, conn.dialect.name)
         stmt = (select(TERMS.c.term, func.count(func.distinct(day)))
                 .where(TERMS.c.source == source, TERMS.c.term.in_(pool + [TOTAL])).group_by(TERMS.c.term))
@@ -213,4 +258,4 @@ def top_terms(engine: Engine, source: str, start: datetime, end: datetime, prev_
         idf = math.log((1 + days_all) / (1 + days_with.get(term, 0))) + 1.0
         scored.append(TermScore(term, counts[term], share, prev[term] / n_prev if n_prev else 0.0, share * idf))
     scored.sort(key=lambda s: (-s.score, s.term))
-    return n, scored[:limit]
+    return n, sorted(scored[:limit], key=lambda s: (-s.docs, s.term))

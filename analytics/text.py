@@ -7,7 +7,7 @@
   价格优惠, 发票, 其他 (keyword rules, then a learned model).
 - :func:`mask_pii` — the one masking function for text leaving the database for a chat.
 - :func:`tokenize` — jieba with the customer-service dictionary and stopwords (for 热词
-  and FAQ mining).
+  and FAQ mining); :func:`is_function_word` and :func:`in_dictionary` for keyword quality.
 - :func:`configure` — apply ``[text] complaint_rules`` and ``[text] user_words``.
 
 All functions are thread-safe and CPU-bound; call them from a worker thread when on
@@ -33,6 +33,8 @@ __all__ = [
     "classify_complaints",
     "configure",
     "explain_complaints",
+    "in_dictionary",
+    "is_function_word",
     "load_user_words",
     "mask_pii",
     "model_version",
@@ -70,6 +72,16 @@ def explain_complaints(texts: Sequence[str]) -> list[ComplaintReason]:
 def tokenize(text: str) -> list[str]:
     """Content words of a text: jieba + customer-service dictionary, stopwords removed."""
     return default_tokenizer().tokenize(text)
+
+
+def is_function_word(word: str) -> bool:
+    """A dictionary numeral, measure word, pronoun, adverb, conjunction, particle, locative or time word."""
+    return word in default_tokenizer().function_words()
+
+
+def in_dictionary(word: str) -> bool:
+    """A word the tokenizer knows (jieba's dictionary or ours), not a segment its HMM guessed."""
+    return default_tokenizer().in_dictionary(word)
 
 
 def load_user_words(words: Iterable[str]) -> None:

@@ -25,5 +25,6 @@ async def handle(ctx: CommandContext) -> Reply:
     _n, scores = await asyncio.to_thread(keywords.top_terms, ctx.services.engine, "bad_review", w.start, w.end,
                                          w.prev_start, w.prev_end, 8)
     if scores:
-        reply.text += "\n差评关键词：" + " · ".join(f"{s.term} {s.docs}" for s in scores)
+        # Listed by the count shown (keywords.top_terms), so the line reads in order.
+        reply.text += "\n差评关键词（含该词的差评条数）：" + " · ".join(f"{s.term} {s.docs}" for s in scores)
     return reply

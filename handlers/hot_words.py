@@ -34,7 +34,7 @@ async def handle(ctx: CommandContext) -> Reply:
                                         w.prev_start, w.prev_end, 10)
     if not n:
         return Reply(f"{window_line(w, {})}\n这段时间没有客户消息。", title="热词")
-    lines = [f"**热词 · {w.phrase}**（{fmt_int(n)} 条客户消息，占比 = 含该词的消息比例）", window_line(w, {}),
+    lines = [f"**热词 · {w.phrase}**（{fmt_int(n)} 条客户消息，占比 = 含该词的消息比例，按占比排列）", window_line(w, {}),
              *term_lines(scores)]
     rising = [s for s in scores if s.rising]
     if rising:

@@ -25,6 +25,10 @@ _CACHE_SIZE = 65536
 _SPACE_RE = re.compile(r"\s+")
 # A token that is only punctuation, symbols or digits carries no topic.
 _NOISE_RE = re.compile(r"^[\W_\d]+$")
+# jieba dictionary classes (first letter of the tag) of words that name no topic: numerals and measure
+# words (一圈, 半天), pronouns (有人), adverbs (真的, 快点), conjunctions (不管), prepositions, particles,
+# modal words, interjections, onomatopoeia, locatives (以后) and time words (平时).
+FUNCTION_CLASSES = frozenset("mqrdcpuyeoft")
 
 
 def data_text(name: str) -> str:
@@ -56,6 +60,7 @@ class CsTokenizer:
         self._extra_words: list[str] = []
         self.stopwords: frozenset[str] = frozenset(_read_word_list("stopwords.txt"))
         self._cut_cached = lru_cache(maxsize=_CACHE_SIZE)(self._cut_uncached)
+        self._function_words: frozenset[str] | None = None
 
     def _engine(self) -> jieba.Tokenizer:
         engine = self._jieba
@@ -99,6 +104,24 @@ class CsTokenizer:
     def cut_normalized(self, norm: str, hmm: bool = True) -> tuple[str, ...]:
         """Like :meth:`cut` for text already passed through :func:`normalize`."""
         return self._cut_cached(norm, hmm)
+
+    def in_dictionary(self, word: str) -> bool:
+        """Whether ``word`` is a dictionary word (jieba's or ours), not one the HMM guessed."""
+        return self._engine().FREQ.get(word, 0) > 0
+
+    def function_words(self) -> frozenset[str]:
+        """Words jieba's dictionary puts in a :data:`FUNCTION_CLASSES` class, minus our user dictionary's.
+        Read once from the dictionary file (~20k of its 350k words; the full tag table would cost ~40 MB)."""
+        if self._function_words is None:
+            ours = set(_read_word_list("cs_userdict.txt")) | set(self._extra_words)
+            words = set()
+            with self._engine().get_dict_file() as f:
+                for raw in f:
+                    parts = raw.decode("utf-8").split()
+                    if len(parts) >= 3 and parts[2][:1] in FUNCTION_CLASSES and parts[0] not in ours:
+                        words.add(parts[0])
+            self._function_words = frozenset(words)
+        return self._function_words
 
     def tokenize(self, text: str) -> list[str]:
         """Content tokens: stopwords, punctuation and bare numbers removed."""

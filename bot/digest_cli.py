@@ -2,6 +2,9 @@
 
 stdout gets the digest text, then the chart's path on its own last line (nothing else, so scripts
 can take the path with ``tail -1``); a progress line goes to stderr while it builds and renders.
+``--send`` then hands it to ``bot.jobs.digests.send_now`` — the scheduled 日报's once-only claim for
+``[digests] targets`` and the outbox — and delivers what is due now; what must wait for a retry stays
+in the outbox for ``csbot serve``. Sending again for a day already sent sends nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParse
     g.add_argument("kind", nargs="?", choices=["日报", "周报"], default="日报")
     g.add_argument("--date", help="YYYY-MM-DD: the 日报's day (default yesterday) or a day inside the 周报's week "
                                   "(default last week)")
+    g.add_argument("--send", action="store_true",
+                   help="also deliver it to [digests] targets through the outbox, once per day like the schedule")
 
 
 def parse_day(text: str | None) -> date | None:
@@ -87,7 +92,7 @@ async def build_with_progress(make: Callable[[], Any], label: str) -> Reply:
 
 
 def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settings], Any]) -> int:
-    """The ``digest`` subcommand: 0 printed, 1 database unreadable, 2 bad input."""
+    """The ``digest`` subcommand: 0 printed (and sent), 1 database unreadable or not delivered, 2 bad input."""
     try:
         day = parse_day(args.date)
     except CommandError as exc:
@@ -114,4 +119,54 @@ def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settin
     _say(reply.text, sys.stdout)
     for chart in reply.charts:
         _say(str(chart.path), sys.stdout)
-    return 0
+    if not args.send:
+        return 0
+    if not settings.digests.targets:
+        _say("[digests] targets 为空，没有可发送的目标（例如 targets = [\"dingtalk:ops\"]）。", sys.stderr)
+        return 2
+    if not reply.charts:  # 无数据: nothing worth pushing, and no claim is spent on it
+        _say(f"{args.kind}无数据，未发送。", sys.stderr)
+        return 0
+    return asyncio.run(send(settings, args.kind, day, bot.engine, now))
+
+
+async def send(settings: Settings, kind: str, day: date | None, engine: Any, now: datetime) -> int:  # noqa: ANN401
+    """Queue the digest for ``[digests] targets`` under the once-only claim, deliver what is due, report."""
+    from bot.delivery.outbox import Outbox
+    from bot.jobs.digests import config_key, send_now
+    from bot.web.build import build_chart_links, build_senders
+
+    senders = build_senders(settings, build_chart_links(settings))
+    outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz)
+    targets = "、".join(settings.digests.targets)
+    try:
+        outcome, covered = await send_now(settings, kind, day, engine=engine, outbox=outbox, now=now)
+        if outcome == "taken":
+            _say(f"{kind}（{covered}）已发送过或正在发送给 {targets}，这次不再发送。", sys.stderr)
+            return 0
+        if outcome != "queued":
+            _say(f"{kind}（{covered}）没有发送（{outcome}），原因见日志。", sys.stderr)
+            return 1
+        await outbox.drain()
+        states = await asyncio.to_thread(_states, engine, f"digest:{config_key(kind, settings.digests.targets, {}, None)}"
+                                         f":{covered.isoformat()}")
+    finally:
+        for sender in senders.values():
+            await sender.close()
+    for key, status, error in states:
+        word = {"sent": "已发送", "pending": "待重试（csbot serve 会继续发送）", "muted": "静默时段，未发送",
+                "duplicate": "重复，未发送"}.get(status, "发送失败")
+        _say(f"{kind}（{covered}）→ {key}：{word}" + (f"（{error}）" if error and status != "sent" else ""), sys.stderr)
+    return 0 if all(status in ("sent", "pending", "muted", "duplicate") for _, status, _ in states) else 1
+
+
+def _states(engine: Any, dedup_key: str) -> list[tuple[str, str, str | None]]:  # noqa: ANN401
+    """(destination, status, last error) of the digest's outbox rows, one per target."""
+    from sqlmodel import Session, select
+
+    from analytics.store.outbox import OutboxMessage
+
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key)
+                            .order_by(OutboxMessage.id)).all()
+        return [(r.destination_key, r.status, r.last_error) for r in rows]

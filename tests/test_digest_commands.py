@@ -126,6 +126,39 @@ def test_cli_prints_text_then_chart_path_with_progress_on_stderr(tmp_path, rows)
     assert p.stderr.splitlines()[0] == "正在生成日报…" and p.stderr.splitlines()[-1].startswith("日报已生成（")
     weekly = _cli(tmp_path, "digest", "周报", "--date", "2026-11-18")
     assert weekly.returncode == 0 and weekly.stdout.startswith("**周报 · 11月16日-11月22日**")
+    unsent = _cli(tmp_path, "digest", "--date", "2026-11-24", "--send")  # no [digests] targets configured
+    assert unsent.returncode == 2 and "targets 为空" in unsent.stderr
+    assert unsent.stdout.startswith("**日报 · 11月24日（周二）**")
     bad = _cli(tmp_path, "digest", "--date", "11/24")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and not bad.stdout
     assert "Traceback" not in p.stderr + weekly.stderr + bad.stderr
+
+
+async def test_cli_send_delivers_once_to_the_configured_robot(sqlite_engine, rows, tmp_path, capsys):
+    from pydantic import SecretStr
+
+    from bot import digest_cli
+    from bot.config import DigestSettings, DingTalkRobot, DingTalkSettings
+    from tests.fakes.dingtalk_server import FakeDingTalk
+
+    md.load(sqlite_engine, rows)
+    async with FakeDingTalk() as fake:
+        url = fake.add_robot("robot-token-ops")
+        settings = Settings(dingtalk=DingTalkSettings(robots=[DingTalkRobot(name="ops", webhook=SecretStr(url))]),
+                            digests=DigestSettings(targets=["dingtalk:ops"]),
+                            general={"data_dir": str(tmp_path / "data")})
+        assert await digest_cli.send(settings, "日报", DAY, sqlite_engine, md.NOW) == 0
+        first = capsys.readouterr().err
+        assert first.strip() == "日报（2026-11-24）→ dingtalk:robot:ops：已发送"
+        (sent,) = fake.sent
+        assert "日报 · 11月24日（周二）" in json_text(sent.body)
+        # The same day again: the once-only claim says it went out already; nothing more is sent.
+        assert await digest_cli.send(settings, "日报", DAY, sqlite_engine, md.NOW) == 0
+        assert "已发送过或正在发送" in capsys.readouterr().err
+        assert len(fake.sent) == 1
+
+
+def json_text(body: dict) -> str:
+    import json
+
+    return json.dumps(body, ensure_ascii=False)

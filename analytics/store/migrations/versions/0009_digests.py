@@ -8,16 +8,18 @@ sending it, so two replicas never send one row, and a killed replica's rows are 
 after the lease runs out.
 
 Revision ID: 0009
-Revises: 0008 (depends on 0003, the outbox)
+Revises: 0008, 0003 (the outbox)
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+# A merge point: 0009 needs the outbox table (0003, its own branch) and follows 0008. A merge rather than
+# depends_on, so the script's heads and a migrated database's heads agree (/readyz compares them).
+down_revision = ("0008", "0003")
 branch_labels = None
-depends_on = "0003"  # the outbox table gains its claim columns
+depends_on = None
 
 
 def upgrade() -> None:

@@ -13,7 +13,7 @@ from analytics.breakdown import AgentRow
 from analytics.digests import AGENTS, ANOMALIES, DAILY, HISTORY_WEEKS, RISING, TRENDS, Digest, Flag, KpiRow
 from analytics.metrics import METRICS, Metric, MetricResult
 from handlers.charting import chart_scale
-from handlers.format import arrow, fmt_filters, fmt_int, fmt_pct, fmt_seconds, fmt_value
+from handlers.format import arrow, fmt_filters, fmt_int, fmt_pct, fmt_seconds, fmt_value, shown_change
 
 LEAGUE_EDGE = 3  # 周报 league: the top and the bottom three (all when there are at most six)
 CHART_CATEGORIES = 6
@@ -23,13 +23,13 @@ def change(metric: Metric, cur: float | None, prev: MetricResult | None, compara
     """``↑1.2pt`` / ``↓5%`` / ``持平`` / ``数据不足`` and whether the move is good news (None: no judgement)."""
     if not comparable or cur is None or prev is None or prev.value is None:
         return "数据不足", None
-    delta = cur - prev.value
+    _prev_text, _cur_text, before, delta, _size = shown_change(metric, cur, prev.value)  # as printed
     if metric.unit == "%":
-        size = f"{abs(delta) * 100:.1f}pt"
+        size = f"{abs(delta):.1f}pt"
         if size == "0.0pt":
             return "持平", None
-    elif prev.value:
-        rel = abs(delta) / abs(prev.value) * 100
+    elif before:
+        rel = abs(delta) / abs(before) * 100
         if rel < 0.5:
             return "持平", None
         size = f"{rel:.0f}%"
@@ -183,8 +183,8 @@ def league_lines(rows: list[AgentRow], prev_rows: list[AgentRow], min_n: int) ->
         before = prev.get(r.agent)
         move = ""
         if before is not None and before.rated >= min_n and before.csat is not None:
-            delta = (r.csat - before.csat) * 100
-            move = f" {arrow(delta)}{abs(delta):.1f}pt" if abs(delta) >= 0.05 else " 持平"
+            delta = shown_change(METRICS["csat"], r.csat, before.csat)[3]  # points, as the two values print
+            move = f" {arrow(delta)}{abs(delta):.1f}pt" if delta else " 持平"
         lines.append(f"{rank}）{r.agent} {fmt_pct(r.csat)}（n={r.rated}）{move} · 首响 {fmt_seconds(r.frt_mean)}"
                      f" · 会话 {fmt_int(r.conversations)}")
     thin = len(rows) - len(ranked)
@@ -206,7 +206,8 @@ def tiles(d: Digest) -> list[charts.DigestTile]:
             changes.append((f"较{label} {move}", good))
         out.append(charts.DigestTile(row.metric.name, fmt_value(row.metric, row.current.value), changes,
                                      [None if v is None else v * scale for v in row.points], row.flag is not None,
-                                     row.flag.good if row.flag is not None else None))
+                                     row.flag.good if row.flag is not None else None,
+                                     min_span=5.0 if row.metric.unit == "%" else 0.0))
     return out
 
 

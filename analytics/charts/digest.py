@@ -61,7 +61,8 @@ FLAG_MARK = "异常"
 class DigestTile:
     """One key number: preformatted ``value``; ``changes`` are (text, good) lines coloured green/red/grey.
     ``flagged`` frames the tile and marks it 异常, in the colour of ``flag_good`` (green good news,
-    red bad news, grey no judgement)."""
+    red bad news, grey no judgement). ``min_span``: the sparkline's least vertical span in the points'
+    unit (5 for a percentage, as in /概览), so a 0.1-point wobble is not drawn as a cliff."""
 
     title: str
     value: str
@@ -69,6 +70,7 @@ class DigestTile:
     points: Sequence[float | None] = field(default_factory=tuple)
     flagged: bool = False
     flag_good: bool | None = False
+    min_span: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def _draw_tile(page: Page, tile: DigestTile, x: float, y: float, w: float, h: fl
         colour = {True: GOOD, False: BAD, None: NEUTRAL}[good]
         page.text(x + PAD_PX, cursor, truncate(text, LABEL_CSS, inner), LABEL_CSS, color=colour, va="top")
         cursor += px(LABEL_CSS) * 1.35
-    _sparkline(page, tile.points, x + PAD_PX, y + h - PAD_PX - SPARK_PX, inner, SPARK_PX)
+    _sparkline(page, tile.points, x + PAD_PX, y + h - PAD_PX - SPARK_PX, inner, SPARK_PX, min_span=tile.min_span)
 
 
 def _block_height(block: BarBlock) -> float:

@@ -66,6 +66,7 @@ def _take_over(engine: Engine, key: str, day: date, owner: str, now: datetime, l
         row = session.exec(select(DigestRun).where(DigestRun.subscription_key == key, DigestRun.day == day)).first()
         if row is None:
             return None
+        session.expunge(row)  # plain data from here: the UPDATEs below need not sync an ORM object
         run_id, attempts, status = row.id, row.attempts, row.status
         if manual and status in (SKIPPED, FAILED):
             attempts = 0  # an operator's explicit send starts a fresh series of attempts

@@ -12,7 +12,7 @@ from analytics.coverage import DataRange
 from analytics.metrics import Metric
 from analytics.periods import Window
 from handlers.base import Chart, CommandContext
-from handlers.format import fmt_filters
+from handlers.format import fmt_filters, prev_label
 
 _GRAN_CN = {"hour": "按小时", "day": "按天", "week": "按周", "month": "按月"}
 _UNIT_CN = {"hour": "小时", "day": "天", "week": "周", "month": "月"}
@@ -78,7 +78,8 @@ async def trend(ctx: CommandContext, metric: Metric,
     path = await charts.render(charts.trend_chart, pts(cur), title=title, unit=unit, path=chart_path(ctx, metric.key),
                                previous=pts(prev), subtitle=subtitle(ctx), granularity=granularity, value_format=fmt,
                                partial=_partial(window, granularity, data, ctx.now),
-                               previous_partial=_partial(previous, granularity, data, ctx.now))
+                               previous_partial=_partial(previous, granularity, data, ctx.now),
+                               previous_label=prev_label(window))
     return Chart(path=path, title=f"{title} {window.phrase}"), note
 
 

@@ -65,6 +65,26 @@ def delta(metric: WhyMetric, x: float) -> str:
     return text.replace("-", MINUS)
 
 
+def shown_delta(metric: WhyMetric, before: float, after: float) -> str:
+    """``after − before`` as the difference of the two values as :func:`level` prints them, with their
+    digits: 82.0% → 84.7% is +2.7 点 even when the unrounded values differ by 2.66."""
+    def printed(x: float) -> float:
+        return float(level(metric, x).rstrip("%‰ 秒").replace(",", ""))
+
+    d = printed(after) - printed(before)
+    if metric.unit == "%":
+        text = f"{d:+.1f} 点"
+    elif metric.unit == "‰":
+        text = f"{d:+.2f}‰"
+    elif metric.unit == "秒":
+        text = f"{d:+.1f} 秒"
+    elif metric.unit == "分":
+        text = f"{d:+.3f}"
+    else:
+        text = f"{d:+,.0f} {metric.unit}"
+    return text.replace("-", MINUS)
+
+
 def segment(p: Part) -> str:
     return f"{p.value or '（未填）'} {_DIM_CN[p.dimension]}"
 
@@ -76,7 +96,7 @@ def driver_line(metric: WhyMetric, p: Part) -> str:
     elif metric.form == "count":
         what = f"自身变化 {level(metric, p.before)} → {level(metric, p.after)} {metric.unit}"
     else:
-        own = delta(metric, (p.after or 0) - (p.before or 0)) if None not in (p.before, p.after) else "—"
+        own = shown_delta(metric, p.before, p.after) if None not in (p.before, p.after) else "—"
         what = f"自身变化 {own}（{level(metric, p.before)} → {level(metric, p.after)}）"
     return f"{segment(p)}：{what}，贡献 {delta(metric, p.contribution)}"
 
@@ -98,7 +118,9 @@ def answer_lines(ctx: CommandContext, metric: WhyMetric, ex: Explanation, agents
     if change is None:
         lines.append(ex.reason or f"两段时间里至少有一段没有{metric.name}的数据，无法比较。")
         return lines
-    lines.append(f"{metric.name} {level(metric, ex.before)} → {level(metric, ex.after)}，变化 {delta(metric, change)}"
+    total = (shown_delta(metric, ex.before, ex.after) if None not in (ex.before, ex.after)
+             else delta(metric, change))
+    lines.append(f"{metric.name} {level(metric, ex.before)} → {level(metric, ex.after)}，变化 {total}"
                  f"（{_n_text(metric, ex)}）")
     if ex.reason:
         lines.append(ex.reason)

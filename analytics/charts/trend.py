@@ -73,6 +73,7 @@ def trend_chart(
     value_format: str = "{:.1f}",
     partial: Sequence[bool] = (),
     previous_partial: Sequence[bool] = (),
+    previous_label: str = PREVIOUS_LABEL,
 ) -> Path:
     """Render a trend line PNG to ``path`` and return it; see :func:`trend_figure`."""
     figure = trend_figure(
@@ -85,6 +86,7 @@ def trend_chart(
         value_format=value_format,
         partial=partial,
         previous_partial=previous_partial,
+        previous_label=previous_label,
     )
     return save_png(figure, path)
 
@@ -100,10 +102,12 @@ def trend_figure(
     value_format: str = "{:.1f}",
     partial: Sequence[bool] = (),
     previous_partial: Sequence[bool] = (),
+    previous_label: str = PREVIOUS_LABEL,
 ) -> Figure:
     """The trend Figure. ``points`` are (bucket start, value) in time order; None is a gap.
     ``previous`` is drawn dashed with its i-th point above the i-th current bucket. ``partial[i]`` (and
-    ``previous_partial[i]``) marks a bucket holding only part of its span: drawn hollow, joined dashed."""
+    ``previous_partial[i]``) marks a bucket holding only part of its span: drawn hollow, joined dashed.
+    ``previous_label`` names the dashed line in the legend as the reply's text names it (上周同期)."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
     current = [_value(v) for _, v in points]
@@ -115,7 +119,8 @@ def trend_figure(
     part += [False] * (len(current) - len(part))
     before_part = [bool(p) for p in previous_partial][: len(before)]
     before_part += [False] * (len(before) - len(before_part))
-    return _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part)
+    return _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part,
+                 previous_label)
 
 
 def _value(value: float | None) -> float:
@@ -147,7 +152,8 @@ def value_range(values: Sequence[float], unit: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part) -> Figure:
+def _draw(current, before, moments, title, subtitle, unit, granularity, value_format, part, before_part,  # noqa: ANN001
+          previous_label=PREVIOUS_LABEL) -> Figure:
     header = Header.of(title, subtitle)
     lo, hi = value_range([*current, *before], unit)
     ticks = nice_ticks(lo, hi)
@@ -203,7 +209,7 @@ def _draw(current, before, moments, title, subtitle, unit, granularity, value_fo
     ax.tick_params(axis="x", pad=12)
     style_ticklabels(ax)
 
-    _draw_legend_row(page, header.height + 6, has_previous, unit, has_partial)
+    _draw_legend_row(page, header.height + 6, has_previous, unit, has_partial, previous_label)
     return page.figure
 
 
@@ -239,14 +245,15 @@ def _x_tick_positions(moments: list[datetime], granularity: str, width_px: float
     return list(range(0, len(moments), tick_stride(len(moments), fits, granularity)))
 
 
-def _draw_legend_row(page: Page, y: float, has_previous: bool, unit: str, has_partial: bool = False) -> None:
+def _draw_legend_row(page: Page, y: float, has_previous: bool, unit: str, has_partial: bool = False,
+                     previous_label: str = PREVIOUS_LABEL) -> None:
     """本期 ━━  上期 ┅┅  ○ 未完整的周期 on the left; the unit on the right when it is too long for the ticks."""
     if has_previous or has_partial:
         handles, labels = [], []
         if has_previous:
             handles += [Line2D([], [], color=ACCENT, linewidth=3),
                         Line2D([], [], color=PREVIOUS, linewidth=2.2, linestyle=(0, (4, 3)))]
-            labels += [CURRENT_LABEL, PREVIOUS_LABEL]
+            labels += [CURRENT_LABEL, previous_label]
         if has_partial:
             handles.append(Line2D([], [], color=ACCENT, linewidth=2.4, linestyle=(0, (1.5, 2.5)), marker="o",
                                   markerfacecolor=BACKGROUND, markeredgecolor=ACCENT, markeredgewidth=2,

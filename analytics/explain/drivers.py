@@ -196,9 +196,11 @@ def _choose(metric: WhyMetric, out: Explanation, before: Combos, after: Combos) 
 
 
 def _outside_squares(combos: Combos, b: Part, a: Part) -> float:
-    """Σ v² of segment ``b``'s rows outside ``a``, approximated by ``b``'s whole Σ v² scaled to the rows left
-    (the histogram rollup holds one dimension at a time, not their crossings)."""
+    """Σ v² of segment ``b``'s rows outside ``a``: the same spread (σ² of the whole period) around the mean
+    of the rows left, as for every 首响 segment (analytics.explain.sources)."""
     assert combos.squares is not None
-    n_all, d_all = combos.segments(b.dimension).get(b.value, (0.0, 0.0))
-    _, d_rest = combos.outside(b.dimension, b.value, a.dimension, a.value)
-    return combos.squares.get((b.dimension, b.value), 0.0) * (d_rest / d_all if d_all else 0.0)
+    n, d = combos.totals
+    whole = combos.squares.get((None, None), 0.0)
+    var = max(whole / d - (n / d) ** 2, 0.0) if d else 0.0
+    rest_n, rest_d = combos.outside(b.dimension, b.value, a.dimension, a.value)
+    return rest_d * (var + (rest_n / rest_d) ** 2) if rest_d else 0.0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, func, literal_column, select
@@ -109,8 +109,15 @@ class Combos:
     dims: tuple[str, ...]
     rows: dict[tuple[str, ...], list[float]]  # keys → [n, d]
     squares: dict[tuple[str | None, str | None], float] | None = None
+    _segments: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict, repr=False)
 
     def segments(self, dim: str) -> dict[str, tuple[float, float]]:
+        """(n, d) per value of ``dim`` (computed once: the drivers ask for them many times)."""
+        if dim not in self._segments:
+            self._segments[dim] = self._sum_by(dim)
+        return self._segments[dim]
+
+    def _sum_by(self, dim: str) -> dict[str, tuple[float, float]]:
         i = self.dims.index(dim)
         out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for keys, (n, d) in self.rows.items():
@@ -148,36 +155,56 @@ def read(conn: Connection, metric: WhyMetric, start: datetime, end: datetime) ->
         for keys, sums in _grouped(conn, den_kind, dims, start, end, (den_measure,)):
             rows[keys][1] += sums[den_measure]
     rows = {k: v for k, v in rows.items() if v[0] or v[1]}
-    squares = _frt_squares(conn, start, end) if metric.key == "frt" else None
+    squares = _frt_squares(conn, start, end, rows, dims) if metric.key == "frt" else None
     return Combos(dims, rows, squares)
 
 
 def _grouped(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
-             measures: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], dict[str, int | float]]]:
-    found = rollups.grouped(conn, kind, dims, start, end, {}, measures)
+             measures: tuple[str, ...], filters: dict[str, str] | None = None
+             ) -> Iterable[tuple[tuple[str, ...], dict[str, int | float]]]:
+    found = rollups.grouped(conn, kind, dims, start, end, filters or {}, measures)
     if found is not None:
         return found
-    return _raw_grouped(conn, kind, dims, start, end, measures)
+    return _raw_grouped(conn, kind, dims, start, end, measures, filters or {})
 
 
 def _raw_grouped(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
-                 measures: tuple[str, ...]) -> list[tuple[tuple[str, ...], dict[str, int | float]]]:
+                 measures: tuple[str, ...], filters: dict[str, str]
+                 ) -> list[tuple[tuple[str, ...], dict[str, int | float]]]:
     """The rollup's sums straight from the raw table, aggregated in SQL (when the rollups cannot answer)."""
     spec = rollups.SPECS[kind]
     keys = [spec.dims[d] if d in spec.value_dims else func.coalesce(spec.dims[d], literal_column("''")) for d in dims]
     stmt = (select(*keys, *[spec.measures[m] for m in measures]).select_from(spec.source)
-            .where(*spec.where, spec.time >= start, spec.time < end).group_by(*keys))
+            .where(*spec.where, spec.time >= start, spec.time < end,
+                   *[spec.dims[k] == v for k, v in filters.items()]).group_by(*keys))
     return [(tuple(str(k) for k in row[:len(dims)]),
              {m: spec.coerce(m, v) for m, v in zip(measures, row[len(dims):], strict=True)})
             for row in conn.execute(stmt)]
 
 
-def _frt_squares(conn: Connection, start: datetime, end: datetime) -> dict[tuple[str | None, str | None], float]:
-    """Σ v² of first-response seconds overall and per channel/shop/agent, from the histogram rollup (a
-    count per exact value), for the noise test of the mean (情感 has no such sums: its scores lie in
-    [0, 1], and the test uses the bound m·(1 − m))."""
-    squares: dict[tuple[str | None, str | None], float] = defaultdict(float)
-    for (dim, key, v), sums in _grouped(conn, "frt_hist", ("dim", "key", "v"), start, end, ("n",)):
-        x = float(v)
-        squares[(None, None) if dim == "all" else (dim, key)] += float(sums["n"]) * x * x
-    return dict(squares)
+def _frt_squares(conn: Connection, start: datetime, end: datetime, rows: dict[tuple[str, ...], list[float]],
+                 dims: tuple[str, ...]) -> dict[tuple[str | None, str | None], float]:
+    """Σ v² of first-response seconds overall and per segment, for the noise test of the mean (情感 has no
+    such sums: its scores lie in [0, 1], and the test uses the bound m·(1 − m)).
+
+    The overall variance is exact, from the histogram rollup's overall slice (a count per exact value,
+    ~600 rows a month). A segment's Σ v² assumes the same spread around its own mean, d·(σ² + m²):
+    reading every segment's histogram (channel, shop and agent slices) costs ten times as many rows —
+    0.8 s instead of 0.04 s for 本月 at 5M conversations — and the pooled variance is the usual
+    assumption of a comparison of means (larger than a segment's own when segment means differ)."""
+    count = total = square = 0.0
+    for (v,), sums in _grouped(conn, "frt_hist", ("v",), start, end, ("n",), {"dim": "all", "key": rollups.ALL_KEY}):
+        n, x = float(sums["n"]), float(v)
+        count += n
+        total += n * x
+        square += n * x * x
+    var = max(square / count - (total / count) ** 2, 0.0) if count else 0.0
+    out: dict[tuple[str | None, str | None], float] = {(None, None): square}
+    for i, dim in enumerate(dims):
+        seg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for keys, (n, d) in rows.items():
+            seg[keys[i]][0] += n
+            seg[keys[i]][1] += d
+        for key, (n, d) in seg.items():
+            out[(dim, key)] = d * (var + (n / d) ** 2) if d else 0.0
+    return out

@@ -335,7 +335,7 @@ def _sentiment(conn: Connection, start: datetime, end: datetime, filters: dict[s
 _CONV_FILTERS = ("channel", "agent", "shop")
 METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("conversations", "会话量", ("会话", "咨询量", "接待量", "conversations", "volume"),
-           "时间窗内开始的会话数（按会话开始时间 started_at 计）。", "个", None, _CONV_FILTERS, _conversations,
+           "时间窗内开始的会话数（按会话开始时间计）。", "个", None, _CONV_FILTERS, _conversations,
            n_label="会话", min_compare_n=0),
     Metric("csat", "满意度", ("满意率", "好评率", "csat", "satisfaction"),
            "时间窗内有评分的会话中，评分 ≥ 4（满分 5）的占比；参评率 = 有评分会话 / 全部会话。",
@@ -346,7 +346,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("resolution", "解决率", ("解决", "resolution", "resolved"),
            "时间窗内已标注是否解决的会话中，已解决的占比。", "%", True, _CONV_FILTERS, _resolution, n_label="已标注"),
     Metric("complaints", "投诉", ("投诉量", "投诉率", "complaints", "complaint"),
-           "时间窗内创建的投诉数；投诉率 = 投诉数 / 同期会话数 × 1000（‰）；附主要投诉类别与商品。",
+           "时间窗内创建的投诉数；投诉率 = 投诉数 / 同期会话数 × 1,000（‰）；附主要投诉类别与商品。",
            "件", False, ("channel", "agent", "shop", "product"), _complaints, n_label="投诉", n_unit="件",
            min_compare_n=0),
     Metric("return_rate", "退货率", ("退货", "退款率", "returns", "return_rate"),

@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("what", nargs="?", choices=["rollups", "keywords", "all"], default="all")
 
     sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
+    al = sub.add_parser("alerts", help="alert tools: backtest (replay stored history through the detectors)")
+    al_sub = al.add_subparsers(dest="alerts_cmd", required=True, metavar="ACTION")
+    bt = al_sub.add_parser("backtest", help="replay stored history and print the alerts it would have sent")
+    bt.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first local day")
+    bt.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last local day (included)")
+    bt.add_argument("--json", action="store_true", help="one JSON object per alert on stdout, summary on stderr")
+    bt.add_argument("--config-overrides", "--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=VALUE", help="override an [alerts] key for this run, e.g. min_count=10 (repeatable)")
     t = sub.add_parser("train-sentiment",
                        help="retrain the shipped sentiment and complaint models (needs scikit-learn and ../shared/datasets)")
     t.add_argument("args", nargs=argparse.REMAINDER)
@@ -190,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rebuild(settings, args.what)
         if args.cmd == "serve":
             return cmd_serve(settings)
+        if args.cmd == "alerts":
+            from bot.alerting import cmd_backtest
+
+            return cmd_backtest(settings, _open(settings), args.start, args.end, args.json, args.overrides)
         if args.cmd == "digest":
             return digest_cli.run(settings, args, _make_bot)
         if args.cmd == "why":

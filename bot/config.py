@@ -222,13 +222,41 @@ class DigestSettings(Section):
     _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
 
 
+class AlertRuleSettings(Section):
+    """One threshold rule on a metric of the dictionary: ``[[alerts.rules]]``."""
+
+    name: str
+    metric: str  # 满意度, 30秒应答率, 解决率, 投诉率, 负面占比, … (any metric name or alias)
+    window: str = "近1小时"  # a time phrase: 近1小时, 近2小时, 今天, 近24小时
+    comparison: Literal["<", "<=", ">", ">="] = "<"
+    value: float  # in the unit the chat shows: percent for % metrics (80 = 80 %)
+    min_n: int = Field(default=0, ge=0)
+    filters: dict[str, str] = Field(default_factory=dict)  # 渠道 / 客服 / 店铺 / 商品 = value
+
+
 class AlertSettings(Section):
     enabled: bool = True
-    check_interval_seconds: int = 120
-    window_minutes: int = 60
-    min_count: int = 5
-    threshold: float = 3.0
+    check_interval_seconds: int = Field(default=60, ge=60, multiple_of=60)
+    windows_minutes: list[int] = Field(default_factory=lambda: [15, 30, 60], min_length=1)
+    min_count: int = Field(default=8, ge=1)
+    min_ratio: float = Field(default=2.0, ge=1.0)
+    significance: float = Field(default=1e-5, gt=0, lt=1)
+    baseline_weeks: int = Field(default=4, ge=1, le=12)
+    hold_minutes: float = Field(default=2.0, ge=0)
+    reminder_minutes: float = Field(default=120.0, gt=0)
+    resolve_after_minutes: float = Field(default=30.0, ge=0)
+    series: list[Literal["complaints", "negative"]] = Field(default_factory=lambda: ["complaints", "negative"])
     targets: list[str] = Field(default_factory=list)
+    oncall_dingtalk_mobiles: list[str] = Field(default_factory=list)
+    oncall_wecom_userids: list[str] = Field(default_factory=list)
+    rules: list[AlertRuleSettings] = Field(default_factory=list)
+
+    @field_validator("windows_minutes")
+    @classmethod
+    def _windows(cls, value: list[int]) -> list[int]:
+        if any(w < 1 or w > 180 for w in value):
+            raise ValueError("windows are 1 to 180 minutes")
+        return sorted(set(value))
 
 
 class TextSettings(Section):

@@ -49,6 +49,7 @@ from analytics.rollups.read import (
     breakdown,
     disabled,
     grouped,
+    hour_rows,
     hourly,
     is_ready,
     probes,
@@ -59,5 +60,5 @@ from analytics.rollups.read import (
 from analytics.rollups.specs import ALL_KEY, FRT_ALL, SPECS
 
 __all__ = ["ALL_KEY", "FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown",
-           "defer_for_bulk_load", "disabled", "finish_bulk_load", "grouped", "hourly", "invalidate", "is_ready",
+           "defer_for_bulk_load", "disabled", "finish_bulk_load", "grouped", "hour_rows", "hourly", "invalidate", "is_ready",
            "probes", "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]

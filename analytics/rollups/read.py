@@ -1,7 +1,7 @@
 """Reading the rollups: a window answered from whole buckets plus raw edge rows, in one statement.
 
 :func:`totals` sums a rollup's measures, :func:`breakdown` gives a total with the top values of several
-dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`rollup_quantiles.quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
+dimensions, :func:`top` the top values of one, :func:`grouped` every combination of some dimensions, :func:`hourly` sums per UTC hour, :func:`hour_rows` per hour and dimension values, :func:`rollup_quantiles.quantiles` reads percentiles off a histogram rollup, :func:`repeat_count`
 counts orders whose predecessor lies in the window (复购率, see :mod:`analytics.rollups.repeat`). Each returns None when the rollup cannot answer (not
 complete, a filter value of ``''``, no whole hour in the window, or inside :func:`disabled`): the
 caller then computes from raw rows.
@@ -263,6 +263,32 @@ def _hourly_statement(kind: str, filters: tuple[str, ...], measure: str, dialect
              for lo, hi in (("start", "first"), ("last", "end"))]
     both = union_all(whole, *edges).subquery()
     return select(both.c.b, func.sum(both.c.v)).group_by(both.c.b)
+
+
+@lru_cache(maxsize=64)
+def _hour_rows_statement(kind: str, dims: tuple[str, ...], measures: tuple[str, ...]) -> Any:
+    table = SPECS[kind].table
+    keys = [table.c[d] for d in dims]
+    return (select(table.c.bucket, *keys, *[func.sum(table.c[m]) for m in measures])
+            .where(table.c.grain == literal_column(f"'{HOUR}'"), table.c.bucket >= bindparam("lo"),
+                   table.c.bucket < bindparam("hi"))
+            .group_by(table.c.bucket, *keys))
+
+
+def hour_rows(conn: Connection, kind: str, dims: tuple[str, ...], start: datetime, end: datetime,
+              measures: tuple[str, ...] = ("n",)) -> list[tuple[Any, ...]] | None:
+    """The whole UTC hours of [start, end) as (hour bucket as stored, *dims values, *sums of ``measures``),
+    one row per hour and combination of ``dims`` (NULL as ``''``), from hour-grain rows only — partial
+    hours at the ends are left out for the caller's own raw edge read. One statement for many hours and
+    series at once (alert baselines: weeks of complaints by category, channel and product); None = the
+    rollup cannot answer."""
+    spec = SPECS[kind]
+    if HOUR not in spec.grains or not _readable(conn, spec, {}):
+        return None
+    lo, hi = ceil(start, HOUR), floor(end, HOUR)
+    if lo >= hi:
+        return []
+    return [tuple(row) for row in conn.execute(_hour_rows_statement(kind, dims, measures), {"lo": lo, "hi": hi})]
 
 
 def hourly(conn: Connection, kind: str, start: datetime, end: datetime, filters: Mapping[str, str],

@@ -185,3 +185,32 @@ def test_threshold_rules_compare_the_metric_value(shop):
         validate(Rule("x", "好评数", "今天", "<", 1), now)
     with pytest.raises(ValueError, match="时间窗"):
         validate(Rule("x", "满意度", "上上上周", "<", 1), now)
+
+
+def test_alert_and_recovery_messages_from_the_replay(shop):
+    from analytics.alerts import Action
+    from analytics.alerts.message import behind, firing_text, resolved_text
+
+    engine, _, complaints = shop
+    sent = []
+    with engine.connect() as conn:
+        conn.execute(__import__("sqlalchemy").text(
+            "UPDATE complaints SET text = '快递太慢，电话13812345678' WHERE complaint_id LIKE 'S%'"))
+        backtest(conn, datetime(2026, 11, 29, tzinfo=SH), END, PARAMS, LifecycleParams(), 60,
+                 on_send=lambda action, state, now: sent.append((action, state, now)))
+        assert [a for a, _, _ in sent] == [Action.SEND_FIRING, Action.SEND_RESOLVED]
+        (_, fired, at), (_, done, resolved_at) = sent
+        tops, examples = behind(conn, fired, at)
+    since = fired.started_at - timedelta(minutes=fired.lead.window_minutes)
+    rows = [c for c in complaints if since <= _utc(c["created_at"]) < at
+            and (fired.lead.series.overall or c[fired.lead.series.dim] == fired.lead.series.key)]
+    share = Counter(c["category"] for c in rows)["物流"] / len(rows)
+    assert tops["category"][0] == ("物流", pytest.approx(share))
+    text = firing_text(fired, tops, examples, SH, alert_id=3)
+    assert f"{fired.lead.observed:g} 件" in text and f"×{fired.lead.ratio:.1f}" in text
+    assert f"物流 {share:.0%}" in text and "/认领 3" in text and "查看：/投诉 今天" in text
+    assert "13812345678" not in text and "快递太慢，电话" in text  # personal data masked in the examples
+    assert len([line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.")]) == 3
+    recovered = resolved_text(done, resolved_at, SH, alert_id=3)
+    assert recovered.startswith("✅ 已恢复 #3") and "持续" in recovered and f"{done.peak.observed:g} 件" in recovered
+    assert "30 分钟" in recovered  # normal for resolve_after before 已恢复

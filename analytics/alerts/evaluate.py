@@ -123,10 +123,12 @@ class Replayed:
 
 def backtest(conn: Connection, start: datetime, end: datetime, detector: DetectorParams,
              lifecycle: LifecycleParams, interval_seconds: int,
-             progress: Callable[[int, int], None] | None = None) -> list[Replayed]:
+             progress: Callable[[int, int], None] | None = None,
+             on_send: Callable[[Action, AlertState, datetime], None] | None = None) -> list[Replayed]:
     """Replay [start, end) with a simulated clock stepping every ``interval_seconds`` (a multiple of 60):
     at each step the signals of :func:`check` — computed in bulk — go through ``decide``; returns the
-    alerts it would have sent, alerts still firing at ``end`` with ``resolved_at`` None."""
+    alerts it would have sent, alerts still firing at ``end`` with ``resolved_at`` None. ``on_send`` sees
+    every message the lifecycle would send (action, the alert's state, the simulated time)."""
     if interval_seconds < 60 or interval_seconds % 60:
         raise ValueError("the check interval must be a whole number of minutes for a replay")
     step = interval_seconds // 60
@@ -158,6 +160,8 @@ def backtest(conn: Connection, start: datetime, end: datetime, detector: Detecto
                 if state is None and not signal.breaching:
                     continue
                 decision = decide(state, signal, now, lifecycle)
+                if on_send is not None and decision.action is not Action.NONE:
+                    on_send(decision.action, decision.state or state, now)
                 _record(decision.action, key, decision.state or state, now, open_records, done)
                 if decision.state is None:
                     states.pop(key, None)

@@ -126,6 +126,7 @@ def score(alerts: list[dict], labels: dict) -> dict:
         "promotion_alerts": on_promo,
         "drift_alerts": on_drift,
         "spikes_with_extra_alerts": sum(1 for v in hits.values() if len(v) > 1),
+        "target_spikes_with_extra_alerts": sum(1 for i in found if len(hits[i]) > 1),
         "missed": [f"{spikes[i]['start']:%m-%d %H:%M} ×{spikes[i]['mult']} {int((spikes[i]['end'] - spikes[i]['start']).total_seconds() // 60)}min excess {spikes[i]['excess']}"
                    for i in targets if i not in hits],
     }

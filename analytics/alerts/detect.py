@@ -38,6 +38,7 @@ WEEK = 168
 _RANK = {"*": 0, "category": 1, "channel": 2, "product": 3}  # which breaching series names the alert
 UNIT = "unit"  # a volume of one per minute: the series has no denominator data (no conversations imported)
 _LN10 = np.log(10.0)
+DISPERSION_PRIOR = 20.0
 _PROVISIONAL_DISPERSION = 0.1  # for telling a past spike from noise before the dispersion is known
 
 
@@ -85,7 +86,9 @@ def baseline(hours: Counts, first: int, last: int, series: list[SeriesKey], para
     idx = targets[None, :] + offsets[:, None]
     span = WEEK * k_weeks
     out = Baseline(first, {}, {}, {})
-    for s in series:
+    moments: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
+    overall = sorted({SeriesKey(s.family) for s in series} - set(series))
+    for s in [*series, *overall]:
         vkey = volume_key(s, hours)
         out.volume_of[s] = vkey
         c_all = hours.row(hours.events, s)
@@ -110,12 +113,20 @@ def baseline(hours: Counts, first: int, last: int, series: list[SeriesKey], para
         e_keep = _safe_div(pooled_c - ck, pooled_v - vk) * vk
         num = np.where(keep, (ck - e_keep) ** 2 - e_keep, 0.0).sum(0)
         den = np.where(keep, e_keep ** 2, 0.0).sum(0)
-        roll_num = _rolling(num, WEEK)
-        roll_den = _rolling(den, WEEK)
-        dispersion = np.clip(_safe_div(roll_num, roll_den), 0.0, 2.0)
+        moments[s] = (_rolling(num, WEEK)[lead_in:], _rolling(den, WEEK)[lead_in:])
         certainty = 1.0 / np.maximum(pooled_c + weight * prior_rate, 0.5)
         out.rate[s] = rate[lead_in:]
-        out.inv_k[s] = (dispersion + certainty)[lead_in:]
+        out.inv_k[s] = certainty[lead_in:]
+    # A sparse series (a small product) has too few expected events for its own dispersion estimate:
+    # it is shrunk towards its family's overall one with the weight of DISPERSION_PRIOR (Σ expected²).
+    for s, (num, den) in moments.items():
+        family = moments.get(SeriesKey(s.family))
+        if family is None or s.overall:
+            shared = np.clip(_safe_div(num, den), 0.0, 2.0)
+        else:
+            shared = np.clip(_safe_div(family[0], family[1]), 0.0, 2.0)
+        dispersion = np.clip((num + DISPERSION_PRIOR * shared) / (den + DISPERSION_PRIOR), 0.0, 2.0)
+        out.inv_k[s] = out.inv_k[s] + dispersion
     return out
 
 

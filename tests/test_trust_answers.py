@@ -298,3 +298,19 @@ async def test_headlines_print_the_metrics_unit(bot, rows):
     reply = await bot.ask("/会话量 今天")
     assert reply.text.splitlines()[0] == f"**会话量 {len(md.convs(rows, window.start, window.end, {})):,} 个**"
     assert not any(line.startswith("n=") for line in reply.text.splitlines())
+
+
+async def test_value_newer_than_the_cached_names_is_accepted(bot, monkeypatch):
+    """An agent imported by another process after the names were cached is found by one reload."""
+    import bot.app as app_module
+
+    assert (await bot.ask("/满意度 本周")).ok  # names cached now
+    md.load(bot.engine, md.Rows(conversations=[{
+        "conversation_id": "new-1", "started_at": NOW - timedelta(hours=1), "agent": "新人", "channel": "淘宝",
+        "shop": "旗舰店", "customer_id": "u-new", "first_response_seconds": 12.0, "resolved": True, "rating": 5,
+        "transferred": False}]))
+    reply = await bot.ask("/满意度 今天 客服=新人")
+    assert not reply.ok and "没有叫「新人」的客服" in reply.text  # within the recheck interval: cached names
+    monkeypatch.setattr(app_module, "_KNOWN_RECHECK", 0.0)
+    reply = await bot.ask("/满意度 今天 客服=新人")
+    assert reply.ok and reply.text.splitlines()[0] == "**满意度 100.0%**", reply.text

@@ -6,7 +6,7 @@ from handlers.digest import handle_command
 SPEC = CommandSpec(
     name="周报",
     aliases=("weekly", "每周简报", "上周简报"),
-    usage="/周报 [时间] [渠道=… 店铺=…]",
+    usage="/周报 [时间] [渠道=… 客服=… 店铺=… 商品=…]",
     help="上周（周一到周日）的关键指标较前一周，异常、趋势、投诉上升原因，单聊或指定群里含客服排行",
     group="摘要",
     default_period="上周",

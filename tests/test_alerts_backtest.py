@@ -214,3 +214,27 @@ def test_alert_and_recovery_messages_from_the_replay(shop):
     recovered = resolved_text(done, resolved_at, SH, alert_id=3)
     assert recovered.startswith("✅ 已恢复 #3") and "持续" in recovered and f"{done.peak.observed:g} 件" in recovered
     assert "30 分钟" in recovered  # normal for resolve_after before 已恢复
+
+
+def test_kept_hour_counts_see_rows_that_arrive_late(shop):
+    """The job's hour cache re-reads the last hours: a late-imported complaint an hour back counts."""
+    engine, _, _ = shop
+    cache = HourCache()
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=SH)
+    late = [{"complaint_id": f"L{i}", "created_at": (now - timedelta(minutes=100 + i)).isoformat(), "text": "迟到",
+             "channel": "京东", "category": "发票", "product": "围巾"} for i in range(3)]
+    with engine.connect() as conn:
+        before = cache.hours(conn, *_span(now), (COMPLAINTS,), now)
+    ingest_records(engine, "complaints", late, tz=SH, enrich=False)
+    with engine.connect() as conn:
+        after = cache.hours(conn, *_span(now + timedelta(minutes=1)), (COMPLAINTS,), now + timedelta(minutes=1))
+        fresh = read_hours(conn, *_span(now + timedelta(minutes=1)), (COMPLAINTS,))
+    key = SeriesKey(COMPLAINTS, "category", "发票")
+    assert after.row(after.events, key).sum() == before.row(before.events, key).sum() + 3 == 3
+    assert {k: list(v) for k, v in after.events.items() if v.any()} == {k: list(v) for k, v in fresh.events.items() if v.any()}
+
+
+def _span(now: datetime) -> tuple[datetime, datetime]:
+    from analytics.alerts.data import hour_span
+
+    return hour_span(now.astimezone(UTC), PARAMS.baseline_weeks, PARAMS.neighbour_hours, PARAMS.max_window)

@@ -14,8 +14,9 @@ The model, for a series ``s`` (``投诉``, ``投诉 类别=物流``, ``负面消
   do not swing with one complaint.
 - **Count model**: the observed count ``O`` in ``W`` against ``E`` = Σ rate × volume per minute, as a
   negative binomial with variance ``E + E²/k``. ``1/k`` is the over-dispersion estimated from the same
-  past hours over the last week of checks (method of moments on leave-one-out residuals) plus the
-  relative uncertainty of the baseline itself (``1 / pooled count``).
+  past hours over the last week of checks (method of moments on leave-one-out residuals; a sparse
+  series' estimate is shrunk towards its family's overall one with the weight of Σ expected² = 20) plus
+  the relative uncertainty of the baseline itself (``1 / pooled count``).
 - **A window breaches** when ``O ≥ min_count``, ``O ≥ min_ratio × E`` and ``P(X ≥ O) ≤ significance``;
   ``score`` = −log10 P. Windows of 15, 30 and 60 minutes: a sharp spike shows in the short one first, a
   slower one in the long one.

@@ -32,26 +32,30 @@ def metric_filters(key: str) -> tuple[str, ...]:
 
 
 def _detail_lines(metric: Metric, r: MetricResult) -> list[str]:
+    """The counts behind the headline, each with its measure word (个 会话, 单 订单, 条 评价, 位 客户)."""
     p = r.parts
     if metric.key == "csat":
-        return [f"参评 {fmt_int(p['rated'])} / 会话 {fmt_int(p['conversations'])}（参评率 {fmt_pct(p['participation'])}）"]
+        return [f"参评 {fmt_int(p['rated'])} 个 / 会话 {fmt_int(p['conversations'])} 个"
+                f"（参评率 {fmt_pct(p['participation'])}）"]
     if metric.key == "frt":
         return [f"中位数 {fmt_seconds(p['median'])} · P90 {fmt_seconds(p['p90'])}",
-                f"30秒应答率 {fmt_pct(p['within_30s'])}（n={fmt_int(r.n)} 个有首响的会话）"]
+                f"30秒应答率 {fmt_pct(p['within_30s'])}（有首响的会话 {fmt_int(r.n)} 个）"]
     if metric.key == "resolution":
-        return [f"已解决 {fmt_int(p['resolved'])} / 已标注 {fmt_int(p['known'])}（会话 {fmt_int(p['conversations'])}）"]
+        return [f"已解决 {fmt_int(p['resolved'])} 个 / 已标注 {fmt_int(p['known'])} 个"
+                f"（会话 {fmt_int(p['conversations'])} 个）"]
     if metric.key == "complaints":
         return [_per_mille_line(p), *_top_lines(r)]
     if metric.key == "return_rate":
-        return [f"退货 {fmt_int(p['returns'])} / 订单 {fmt_int(p['orders'])}", *_top_lines(r)]
+        return [f"退货 {fmt_int(p['returns'])} 单 / 订单 {fmt_int(p['orders'])} 单", *_top_lines(r)]
     if metric.key == "repurchase":
-        return [f"复购客户 {fmt_int(p['repeat_customers'])} / 下单客户 {fmt_int(p['customers'])}"]
+        return [f"复购客户 {fmt_int(p['repeat_customers'])} 位 / 下单客户 {fmt_int(p['customers'])} 位"]
     if metric.key == "bad_reviews":
-        return [f"差评 {fmt_int(p['bad'])} / 评价 {fmt_int(p['reviews'])}", *_top_lines(r)]
+        return [f"差评 {fmt_int(p['bad'])} 条 / 评价 {fmt_int(p['reviews'])} 条", *_top_lines(r)]
     if metric.key == "sales":
-        return [f"订单 {fmt_int(p['orders'])} · 客单价 {fmt_money(p['aov'])}"]
+        return [f"订单 {fmt_int(p['orders'])} 单 · 客单价 {fmt_money(p['aov'])}"]
     if metric.key == "sentiment":
-        return [f"负面消息占比 {fmt_pct(p['negative_share'])}（{fmt_int(p['negative'])} / {fmt_int(p['messages'])} 条客户消息）"]
+        return [f"负面消息占比 {fmt_pct(p['negative_share'])}"
+                f"（负面 {fmt_int(p['negative'])} 条 / 客户消息 {fmt_int(p['messages'])} 条）"]
     return []
 
 

@@ -29,7 +29,7 @@ def _product_lines(products: list[breakdown.ProductRow]) -> list[str]:
     worst = [p for p in products if p.orders >= 20 and p.return_rate is not None]
     if worst:
         top = max(worst, key=lambda p: p.return_rate)
-        lines.append(f"退货率最高：{top.product} {fmt_pct(top.return_rate)}（{top.returns}/{top.orders}）")
+        lines.append(f"退货率最高：{top.product} {fmt_pct(top.return_rate)}（退货 {top.returns} 单 / 订单 {top.orders} 单）")
     return lines
 
 

@@ -38,7 +38,7 @@ async def test_csat_this_week(bot, rows):
     first = reply.text.splitlines()[0]
     assert first == f"**满意度 {pct(value)}**"
     assert "11-23 00:00 ~ 11-25 15:30" in reply.text
-    assert f"参评 {n:,} / 会话 {len(md.convs(rows, *WEEK, {})):,}" in reply.text
+    assert f"参评 {n:,} 个 / 会话 {len(md.convs(rows, *WEEK, {})):,} 个" in reply.text
     assert "上周同期" in reply.text and f"{pct(prev)} → {pct(value)}" in reply.text
     assert ("↑" if value > prev else "↓") in reply.text
 
@@ -49,7 +49,7 @@ async def test_frt_phrasings_agree(bot, rows, text):
     mean, n, median, p90, fast = md.expect_frt(rows, *YESTERDAY, {"channel": "淘宝"})
     assert reply.ok, reply.text
     assert reply.text.splitlines()[0] == f"**首响均值 {mean:.1f} 秒**"
-    assert "渠道=淘宝" in reply.text and f"n={n:,}" in reply.text
+    assert "渠道=淘宝" in reply.text and f"有首响的会话 {n:,} 个" in reply.text
     assert f"P90 {p90:.1f} 秒" in reply.text
 
 

@@ -293,6 +293,23 @@ def test_units_fit_the_metric():
     assert all(u in {"%", "秒", "件", "个", "¥", "分"} for u in units.values())
 
 
+_BARE_NUMBER = re.compile(r"(?<![\d.,¥:P-])\d[\d,]*(?:\.\d+)?(?![\d.,%‰]| ?(?:个|件|单|位|条|秒|分钟))")
+
+
+@pytest.mark.parametrize("key", list(METRICS))
+async def test_every_count_in_an_answer_has_its_unit(bot, key):
+    """参评 1,209 个 / 会话 3,263 个, 订单 3,809 单: no bare count (top lists are name · count pairs)."""
+    reply = await bot.ask(f"/{METRICS[key].name} 本月")
+    lines = reply.text.splitlines()
+    assert reply.ok and lines[1].startswith("本月 ")
+    for line in lines[2:]:
+        if line.startswith(("主要", "渠道：", "商品（", "  ", "差评关键词", "[图表]", "（")):
+            continue
+        if key == "sentiment" and line.startswith("较"):  # a 0–1 score has no unit: 0.50 → 0.49
+            continue
+        assert not _BARE_NUMBER.search(line.split("（", 1)[0] if "→" in line else line), line
+
+
 async def test_headlines_print_the_metrics_unit(bot, rows):
     window = resolve_window("今天", NOW)
     reply = await bot.ask("/会话量 今天")

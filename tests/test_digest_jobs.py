@@ -18,12 +18,14 @@ from analytics.store.audit import AuditEntry
 from analytics.store.digests import DigestRun
 from analytics.store.outbox import OutboxMessage
 from bot.access import AccessPolicy
+from bot.adapters.base import Destination
 from bot.adapters.dingtalk_sender import DingTalkSender
 from bot.app import Bot
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.jobs import runs
 from bot.jobs.digests import DigestJob, config_key, services_for
+from handlers.base import Reply
 from tests.fakes.dingtalk_server import FakeDingTalk
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -205,8 +207,6 @@ async def test_a_dead_replicas_claim_is_taken_over_after_its_lease(engine, fake,
     [run] = run_rows(engine)
     assert (run.owner, run.attempts, run.status) == ("alive", 2, "queued")
     # The dead replica comes back and finishes its build: its claim is gone, so it queues nothing.
-    from bot.adapters.base import Destination
-    from handlers.base import Reply
     late = await replica.outbox.enqueue_guarded([(Destination("dingtalk", "robot", "ops"), Reply("日报 重复"))],
                                                 lambda session: runs.finish(session, stale, clock()))
     assert late is False and await replica.outbox.drain() == 0

@@ -306,6 +306,20 @@ class Outbox:
             session.commit()
             return result.rowcount == 1
 
+    async def _heartbeat(self, row_id: int | None) -> None:
+        """Keep our claim alive while one row is being sent (a slow vendor may take longer than the lease:
+        without this another worker would take the row over and send it a second time)."""
+        while True:
+            await asyncio.sleep(self.settings.claim_lease_seconds / 3)
+            try:
+                renewed = await asyncio.to_thread(self._renew, row_id)
+            except Exception:  # noqa: BLE001 - the database hiccuped; the next beat tries again
+                log.warning("outbox #%s: could not renew the claim", row_id, exc_info=True)
+                continue
+            if not renewed:
+                log.warning("outbox #%s: claim lost to another worker while sending", row_id)
+                return
+
     async def _deliver_queue(self, rows: list[OutboxMessage]) -> int:
         finished = 0
         for index, row in enumerate(rows):
@@ -314,7 +328,11 @@ class Outbox:
                             row.destination_key)
                 break
             delivery = delivery_from(row)
-            outcome = await self.pipeline.run(delivery)
+            heartbeat = asyncio.create_task(self._heartbeat(row.id))
+            try:
+                outcome = await self.pipeline.run(delivery)
+            finally:
+                heartbeat.cancel()
             await asyncio.to_thread(self._store_outcome, delivery, outcome)
             self._log_outcome(delivery, outcome)
             if outcome.verdict is Verdict.DEFERRED:

@@ -88,6 +88,11 @@ class FakeDingTalk(FakeServer):
         self.token_requests = 0
         self.known_staff: set[str] | None = None
         self.delay_s = 0.0  # answer sends this much later (a slow vendor)
+        # Robot sends to hold this many seconds each before accepting (one entry per request). A held
+        # request whose client went away meanwhile (a killed csbot) is not delivered: it lands in ``dropped``.
+        self.robot_holds: list[float] = []
+        self.holding = 0
+        self.dropped: list[dict[str, Any]] = []
         self.sent: list[Sent] = []
         self.uploads: list[bytes] = []
         self.refused: list[tuple[str, int | str]] = []
@@ -174,6 +179,13 @@ class FakeDingTalk(FakeServer):
         body, size = await self._json(request)
         if body is None:
             return self._refuse("robot", 400, "invalid json")
+        if self.robot_holds:
+            self.holding += 1
+            await asyncio.sleep(self.robot_holds.pop(0))
+            self.holding -= 1
+            if request.transport is None or request.transport.is_closing():
+                self.dropped.append(body)
+                return web.json_response(OK)  # nobody is there to read it
         if size > MAX_BODY:
             return self._refuse("robot", 460101, "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;")
         if robot.keywords and not any(k in _content(body) for k in robot.keywords):

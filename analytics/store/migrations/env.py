@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import analytics.store.alerts  # noqa: F401  (alerts, silences, job leases)
 import analytics.store.audit  # noqa: F401  (the audit_log table)
 import analytics.store.digests  # noqa: F401  (digest subscriptions and runs)
 import analytics.store.keyword_models  # noqa: F401  (term_hours)

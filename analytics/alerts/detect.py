@@ -152,6 +152,18 @@ def tail_score(observed: np.ndarray, expected: np.ndarray, inv_k: np.ndarray) ->
     return -log_sf / _LN10
 
 
+def upper_bound(expected: float, inv_k: float, level: float = 0.99) -> float:
+    """The ``level`` quantile of the count model NB(mean ``expected``, variance E + E²·inv_k): the top of
+    the band an alert's chart draws (what a normal hour reaches at most, 99 times in 100)."""
+    if expected <= 0:
+        return 0.0
+    inv_k = max(inv_k, 1e-9)
+    if inv_k < 1e-6:
+        return float(poisson.ppf(level, expected))
+    size = 1.0 / inv_k
+    return float(nbinom.ppf(level, size, size / (size + expected)))
+
+
 def scan(minutes: Counts, base: Baseline, steps: np.ndarray, params: DetectorParams) -> dict[int, list[Breach]]:
     """The breaching series at each check ``steps`` (epoch minutes, each the exclusive end of its windows),
     the strongest window of each; ``minutes`` must cover ``max(windows)`` minutes before the first step."""
@@ -208,4 +220,4 @@ def group(at, breaches: list[Breach] | None, families: tuple[str, ...]) -> dict[
 
 
 __all__ = ["COMPLAINTS", "NEGATIVE", "UNIT", "Baseline", "baseline", "group", "scan", "tail_score",
-           "volume_key"]
+           "upper_bound", "volume_key"]

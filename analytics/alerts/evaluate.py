@@ -27,9 +27,9 @@ from analytics.alerts.data import (
     read_hours,
     read_minutes,
 )
-from analytics.alerts.detect import baseline, group, scan
+from analytics.alerts.detect import UNIT, baseline, group, scan, upper_bound
 from analytics.alerts.lifecycle import Action, AlertState, decide
-from analytics.alerts.model import Breach, DetectorParams, LifecycleParams, Signal
+from analytics.alerts.model import Breach, DetectorParams, LifecycleParams, SeriesKey, Signal
 
 CHUNK_MINUTES = 7 * 24 * 60
 
@@ -188,3 +188,51 @@ def _record(action: Action, key: str, state: AlertState | None, now: datetime, o
         record.resolved_at, record.peak = now, state.peak
         record.explained_by = [b.series.label() for b in state.parts]
         done.append(record)
+
+
+@dataclass
+class Band:
+    """A series' last hours against what its baseline expected: per hour, the observed count, the
+    expected count (rate × the volume actually seen that hour) and the top of the 99 % band of the count
+    model. The last hour is the current one, partial (``partial``), counted up to the check."""
+
+    series: SeriesKey
+    hours: list[datetime]  # hour starts, UTC
+    observed: list[float]
+    expected: list[float]
+    upper: list[float]
+    partial: bool
+
+
+def band(conn: Connection, series: SeriesKey, now: datetime, params: DetectorParams, hours: int = 24) -> Band | None:
+    """:class:`Band` for the ``hours`` hours up to ``now`` (the chart of an alert); None while the rollups
+    cannot answer. Whole hours from the hour rollups, the current hour from raw rows by minute."""
+    end = from_epoch_minute(epoch_minute(now))
+    top = epoch_hour(end)
+    first = top - hours + 1
+    lo, hi = hour_span(end, params.baseline_weeks, params.neighbour_hours, hours * 60)
+    counts = read_hours(conn, lo, hi, (series.family,))
+    if counts is None:
+        return None
+    partial = epoch_minute(end) > top * 60
+    edge = read_minutes(conn, from_epoch_hour(top), end, (series.family,)) if partial else None
+    base = baseline(counts, first, top + 1, [series], params)
+    rate, inv_k = base.rate[series], base.inv_k[series]
+    vkey = base.volume_of[series]
+    out = Band(series, [], [], [], [], partial)
+    for i, h in enumerate(range(first, top + 1)):
+        if h < top:
+            j = h - counts.first
+            observed = float(counts.row(counts.events, series)[j])
+            volume = 60.0 if vkey == UNIT else float(counts.row(counts.volume, vkey)[j])
+        elif edge is not None:
+            observed = float(edge.row(edge.events, series).sum())
+            volume = float(edge.bins) if vkey == UNIT else float(edge.row(edge.volume, vkey).sum())
+        else:
+            observed, volume = 0.0, 0.0
+        expected = float(rate[i] * volume)
+        out.hours.append(from_epoch_hour(h))
+        out.observed.append(observed)
+        out.expected.append(expected)
+        out.upper.append(upper_bound(expected, float(inv_k[i])))
+    return out

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from analytics.alerts.model import Breach, LifecycleParams, Signal
+from analytics.alerts.model import Breach, LifecycleParams, SeriesKey, Signal
 
 
 class Status(StrEnum):
@@ -173,3 +173,42 @@ def silenced(silences: Iterable[Silence], label: str, alert_id: int | None, now:
         if s.matcher and label.startswith(s.matcher):
             return True
     return False
+
+
+# -- persistence ----------------------------------------------------------------------------------------
+
+def _breach_json(b: Breach) -> dict:
+    return {"family": b.series.family, "dim": b.series.dim, "key": b.series.key, "window": b.window_minutes,
+            "observed": b.observed, "expected": b.expected, "score": b.score}
+
+
+def _breach_from(d: dict) -> Breach:
+    return Breach(SeriesKey(d["family"], d["dim"], d["key"]), int(d["window"]), float(d["observed"]),
+                  float(d["expected"]), float(d["score"]))
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def state_to_json(state: AlertState) -> dict:
+    """An open alert's state as plain JSON (what the job stores between checks; UTC ISO times)."""
+    return {"key": state.key, "status": state.status.value, "started_at": _time(state.started_at),
+            "last_breach_at": _time(state.last_breach_at), "lead": _breach_json(state.lead),
+            "peak": _breach_json(state.peak), "peak_at": _time(state.peak_at), "fired_at": _time(state.fired_at),
+            "normal_since": _time(state.normal_since), "last_sent_at": _time(state.last_sent_at),
+            "reminders": state.reminders, "parts": [_breach_json(b) for b in state.parts]}
+
+
+def state_from_json(d: dict) -> AlertState:
+    """The inverse of :func:`state_to_json`."""
+    started, last, peak_at = _parse(d["started_at"]), _parse(d["last_breach_at"]), _parse(d["peak_at"])
+    assert started is not None and last is not None and peak_at is not None
+    return AlertState(d["key"], Status(d["status"]), started, last, _breach_from(d["lead"]),
+                      _breach_from(d["peak"]), peak_at, _parse(d.get("fired_at")), _parse(d.get("normal_since")),
+                      _parse(d.get("last_sent_at")), int(d.get("reminders", 0)),
+                      tuple(_breach_from(b) for b in d.get("parts", ())))

@@ -1,11 +1,12 @@
 """Charts for chat replies: phone-sized PNGs in one calm style, rendered off the event loop.
 
-Six chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples, the digest's
-composite of tiles and bar blocks, the `/为什么` waterfall), each
+Seven chart types (trend line, ranked bars, weekday × hour heatmap, KPI small multiples, the digest's
+composite of tiles and bar blocks, the `/为什么` waterfall, an alert's hours against its expected band), each
 as ``xxx(..., path) -> Path`` that writes a PNG and ``xxx_figure(...) -> Figure`` for tests.
 Use :func:`render` from async code. See docs/charts.md.
 """
 
+from analytics.charts.band import band_chart, band_figure
 from analytics.charts.bars import bar_chart, bar_figure
 from analytics.charts.digest import BarBlock, DigestTile, digest_chart, digest_figure
 from analytics.charts.fonts import ChartFontError, chart_font, chart_font_path, missing_glyphs
@@ -26,6 +27,8 @@ __all__ = [
     "ChartFontError",
     "DigestTile",
     "Panel",
+    "band_chart",
+    "band_figure",
     "bar_chart",
     "bar_figure",
     "chart_font",

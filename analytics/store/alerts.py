@@ -15,11 +15,13 @@ Times are aware, stored as UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, DateTime, Engine, Index
+from sqlmodel import Field, Session, SQLModel, select
+
+from analytics.store.audit import AuditEntry
 
 # alerts.status
 PENDING = "pending"  # breaching, not yet for the hold: nothing sent
@@ -69,3 +71,104 @@ class JobLease(SQLModel, table=True):
     owner: str = Field(max_length=64)
     lease_until: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_run_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+# -- queries (blocking: handlers call them in a thread) ---------------------------------------------------
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as aware UTC (SQLite returns naive datetimes)."""
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def open_alerts(engine: Engine) -> list[AlertRecord]:
+    """Pending and firing alerts, oldest first (detached rows)."""
+    with Session(engine) as session:
+        rows = list(session.exec(select(AlertRecord).where(AlertRecord.status.in_(OPEN))  # type: ignore[attr-defined]
+                                 .order_by(AlertRecord.id)).all())
+        session.expunge_all()
+    return rows
+
+
+def recent_alerts(engine: Engine, since: datetime, limit: int = 5) -> list[AlertRecord]:
+    """Alerts resolved since ``since`` that were sent, newest first."""
+    with Session(engine) as session:
+        rows = list(session.exec(select(AlertRecord).where(
+            AlertRecord.status == RESOLVED, AlertRecord.notified == True,  # noqa: E712 - SQL
+            AlertRecord.resolved_at >= _utc(since)).order_by(AlertRecord.id.desc()).limit(limit)).all())  # type: ignore[union-attr]
+        session.expunge_all()
+    return rows
+
+
+def get_alert(engine: Engine, alert_id: int) -> AlertRecord | None:
+    with Session(engine) as session:
+        row = session.get(AlertRecord, alert_id)
+        if row is not None:
+            session.expunge(row)
+    return row
+
+
+def claim_alert(engine: Engine, alert_id: int, who: str, now: datetime, audit: AuditEntry) -> AlertRecord | None:
+    """``/认领 N``: record who handles an open alert (and the audit row, in one transaction). None when
+    N is not an open alert."""
+    with Session(engine) as session:
+        row = session.get(AlertRecord, alert_id)
+        if row is None or row.status not in OPEN:
+            return None
+        row.claimed_by, row.claimed_at, row.updated_at = who[:256], _utc(now), _utc(now)
+        audit.result = f"认领 #{alert_id}"[:256]
+        session.add(row)
+        session.add(audit)
+        session.commit()
+        session.refresh(row)
+        session.expunge(row)
+    return row
+
+
+def add_silence(engine: Engine, until: datetime, who: str, now: datetime, audit: AuditEntry, *,
+                matcher: str = "", alert_id: int | None = None) -> AlertSilence:
+    """``/静默``: a silence until ``until`` for a series label prefix or one alert id (with its audit row)."""
+    row = AlertSilence(matcher=matcher[:256], alert_id=alert_id, until=_utc(until), created_by=who[:256],
+                       created_at=_utc(now))
+    with Session(engine) as session:
+        session.add(row)
+        session.flush()
+        audit.result = f"静默 #{row.id} 至 {_utc(until).isoformat()}"[:256]
+        session.add(audit)
+        session.commit()
+        session.refresh(row)
+        session.expunge(row)
+    return row
+
+
+def cancel_silences(engine: Engine, alert_id: int, labels: list[str], now: datetime,
+                    audit: AuditEntry) -> list[AlertSilence]:
+    """``/取消静默 N``: end the active silences that match alert N (by id, or by a matcher its label
+    starts with). Returns the silences ended."""
+    now = _utc(now)
+    with Session(engine) as session:
+        active = session.exec(select(AlertSilence).where(AlertSilence.until > now,
+                                                          AlertSilence.cancelled_at == None)).all()  # noqa: E711
+        ended = [s for s in active if s.alert_id == alert_id
+                 or (s.matcher and any(label.startswith(s.matcher) for label in labels))]
+        for s in ended:
+            s.cancelled_at = now
+            session.add(s)
+        audit.result = f"取消静默 #{alert_id}：{len(ended)} 条"[:256]
+        session.add(audit)
+        session.commit()
+        for s in ended:
+            session.refresh(s)
+        session.expunge_all()
+    return ended
+
+
+def active_silences(engine: Engine, now: datetime) -> list[AlertSilence]:
+    with Session(engine) as session:
+        rows = list(session.exec(select(AlertSilence).where(AlertSilence.until > _utc(now),
+                                                            AlertSilence.cancelled_at == None)).all())  # noqa: E711
+        session.expunge_all()
+    return rows

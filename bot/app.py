@@ -58,6 +58,7 @@ class Bot:
         self.services.extra["agents_visible"] = self.agents_visible
         # The config file's digests as plain data: /订阅列表 lists them (marked 配置文件, not editable from chat).
         self.services.extra["digest_config"] = settings.digests.model_dump()
+        self.services.extra["staffing_config"] = settings.staffing.model_dump()  # /排班's [staffing]
         self._known: dict[str, list[str]] = {}
         self._known_at = float("-inf")
         self._has_data = False

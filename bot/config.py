@@ -7,6 +7,7 @@ Unknown keys are an error: a typo in a config file must not silently fall back t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
@@ -259,6 +260,26 @@ class AlertSettings(Section):
         return sorted(set(value))
 
 
+class StaffingEventSettings(Section):
+    """One promotion day: ``[[staffing.events]]`` (or ``events = [{ date = "2026-11-11", factor = 3 }]``)."""
+
+    date: dt.date
+    factor: float = Field(gt=0, le=50)  # the day's conversations × this (双11 × 3)
+    name: str = ""
+
+
+class StaffingSettings(Section):
+    """/排班 and ``csbot staffing``: the service-level target, handle time and concurrency, promotions."""
+
+    service_level: float = Field(default=0.8, gt=0, lt=1)  # share answered within answer_seconds
+    answer_seconds: float = Field(default=30.0, gt=0)
+    concurrency: float = Field(default=0.0, ge=0, le=20)  # chats per agent at once; 0 = measured from history
+    handle_seconds: float = Field(default=0.0, ge=0)  # mean seconds a chat holds an agent; 0 = measured
+    history_weeks: int = Field(default=8, ge=2, le=26)
+    holidays: bool = True  # statutory holidays follow the 周日 profile (chinese-calendar, years it knows)
+    events: list[StaffingEventSettings] = Field(default_factory=list)
+
+
 class TextSettings(Section):
     complaint_rules: dict[str, list[str]] = Field(default_factory=dict)
     user_words: list[str] = Field(default_factory=list)
@@ -298,6 +319,7 @@ class Settings(BaseSettings):
     text: TextSettings = Field(default_factory=TextSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    staffing: StaffingSettings = Field(default_factory=StaffingSettings)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "satisfaction", "complaints", "first_response", "resolution", "returns", "repurchase",
     "bad_reviews", "sales", "sentiment", "volume", "hot_words", "agents", "peak", "overview",
     "why",
+    "staffing",
     "daily_digest",
     "weekly_digest",
     "subscribe", "subscription_list", "subscription_pause", "subscription_resume", "unsubscribe",

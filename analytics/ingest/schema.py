@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any
 
@@ -18,13 +18,15 @@ from sqlalchemy import Table
 from analytics.ingest import cells
 from analytics.ingest import values as v
 from analytics.store.models import Complaint, Conversation, KBEntry, Message, Order, Return, Review
+from analytics.store.roster import RosterShift
 
-KINDS = ("conversations", "messages", "complaints", "orders", "returns", "reviews", "kb")
+KINDS = ("conversations", "messages", "complaints", "orders", "returns", "reviews", "kb", "roster")
 
 # Column types; each maps to a parser in ``_parser``.
 ID, STR, TEXT, DATETIME, BOOL, INT, RATING, SECONDS, AMOUNT, SENDER = (
     "id", "str", "text", "datetime", "bool", "int", "rating", "seconds", "amount", "sender",
 )
+DATE, CLOCK = "date", "clock"  # a roster's day and its shift times (minutes after midnight)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ SPECS: dict[str, KindSpec] = {
     "kb": KindSpec("kb", KBEntry, "kb_id", (
         _c("question", TEXT, required=True), _c("answer", TEXT, required=True), _c("kb_id", ID), _c("tags"),
     ), has_attrs=False),
+    # 排班表: one shift per row; start/end are local times of ``date`` (an end at or before the start is the next
+    # day's); stored as start_at/end_at by _finish_roster. See docs/staffing.md.
+    "roster": KindSpec("roster", RosterShift, "shift_id", (
+        _c("agent", required=True), _c("date", DATE, required=True, target="day"),
+        _c("start", CLOCK, required=True), _c("end", CLOCK, required=True), _c("shift_id", ID),
+    ), has_attrs=False),
 }
 
 
@@ -121,6 +129,7 @@ class RowPlan:
     missing_required: list[str]
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     kb_source: str = "import"
+    tz: tzinfo = UTC  # local times without a date of their own (a roster's shift times)
 
     def validate(self, raw: Any) -> dict[str, Any]:
         """The stored row for ``raw`` (a list in header order, or a dict by source key), else ``BadRow``."""
@@ -203,7 +212,7 @@ def compile_plan(
             except v.BadValue as exc:
                 raise ValueError(f"defaults.{name}: {exc}") from None
     missing = [n for n in spec.required if n not in seen]
-    return RowPlan(spec, fields, constants, attrs, missing, now or datetime.now(UTC), kb_source)
+    return RowPlan(spec, fields, constants, attrs, missing, now or datetime.now(UTC), kb_source, tz=tz)
 
 
 def _cell(spec: KindSpec, column: Column, tz: tzinfo, formats: tuple[str, ...],
@@ -228,7 +237,7 @@ def _parser(spec: KindSpec, column: Column, tz: tzinfo, formats: tuple[str, ...]
         return cells.text_parser(_text_limit(spec, column))
     return {
         BOOL: v.parse_bool, RATING: v.parse_rating, SECONDS: v.parse_seconds, AMOUNT: v.parse_amount_fen,
-        SENDER: v.parse_sender, INT: partial(v.parse_int, lo=0),
+        SENDER: v.parse_sender, INT: partial(v.parse_int, lo=0), DATE: v.parse_date, CLOCK: v.parse_clock,
     }[column.type]
 
 
@@ -269,7 +278,21 @@ def _finish_kb(plan: RowPlan, out: dict[str, Any]) -> None:
     out["created_at"] = out["updated_at"] = plan.now
 
 
-_FINISH = {"conversations": _finish_conversation, "complaints": _finish_complaint, "kb": _finish_kb}
+def _finish_roster(plan: RowPlan, out: dict[str, Any]) -> None:
+    start, end = out.pop("start"), out.pop("end")
+    if start >= 1440:
+        raise BadRow("start 不能是 24:00")
+    midnight = datetime.combine(out["day"], datetime.min.time())
+    begin = (midnight + timedelta(minutes=start)).replace(tzinfo=plan.tz)
+    finish = (midnight + timedelta(minutes=end if end > start else end + 1440)).replace(tzinfo=plan.tz)
+    out["start_at"], out["end_at"] = begin.astimezone(UTC), finish.astimezone(UTC)
+    if not out.get("shift_id"):
+        key = f"{out['agent']}|{out['day'].isoformat()}|{start}"
+        out["shift_id"] = "shift-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+_FINISH = {"conversations": _finish_conversation, "complaints": _finish_complaint, "kb": _finish_kb,
+           "roster": _finish_roster}
 
 
 def kb_id_for(question: str) -> str:

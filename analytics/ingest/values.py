@@ -229,3 +229,38 @@ def parse_sender(value: Any) -> str:
     if sender is None:
         raise BadValue(f"发送方应为 customer/agent/bot (或 客户/客服/机器人): {value!r}")
     return sender
+
+
+def parse_date(value: Any) -> date:
+    """A calendar date (a roster's day): a date or datetime cell, or text in the datetime formats."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = _parse_datetime_text(text, ()).date()
+    if not YEAR_MIN <= day.year <= YEAR_MAX:
+        raise BadValue(f"年份超出范围: {value!r}")
+    return day
+
+
+_CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?$")
+
+
+def parse_clock(value: Any) -> int:
+    """A time of day as minutes after midnight, 0–1440 (``24:00`` ends a shift at midnight): ``09:00``,
+    ``9:30``, ``21:00:00``, a time or datetime cell, or an Excel day fraction (0.375 = 09:00)."""
+    if isinstance(value, datetime | time):
+        return value.hour * 60 + value.minute
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return round(float(value) * 1440)
+    m = _CLOCK.match(str(value).strip())
+    if m is None:
+        raise BadValue(f"时间应为 HH:MM（如 09:00、21:30）: {value!r}")
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if minute > 59 or hour > 24 or (hour == 24 and minute):
+        raise BadValue(f"时间超出范围: {value!r}")
+    return hour * 60 + minute

@@ -9,7 +9,9 @@ import analytics.store.digests  # noqa: F401  (digest subscriptions and runs)
 import analytics.store.keyword_models  # noqa: F401  (term_hours)
 import analytics.store.models  # noqa: F401  (registers the tables on the metadata)
 import analytics.store.outbox  # noqa: F401  (the outbox table)
+import analytics.store.qa  # noqa: F401  (质检: qa_conversations, qa_findings, qa_sums)
 import analytics.store.rollup_models  # noqa: F401  (rollup tables)
+import analytics.store.roster  # noqa: F401  (roster_shifts, the imported 排班表)
 
 target_metadata = SQLModel.metadata
 config = context.config

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot import digest_cli, why_cli
+from bot import digest_cli, staffing_cli, why_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("text", nargs="+")
 
     i = sub.add_parser("import", help="import a CSV/XLSX/JSONL file of one kind")
-    i.add_argument("kind", help="conversations|messages|complaints|orders|returns|reviews|kb")
+    i.add_argument("kind", help="conversations|messages|complaints|orders|returns|reviews|kb|roster")
     i.add_argument("path")
     i.add_argument("--mapping", help="column mapping file (TOML or JSON)")
     i.add_argument("--no-enrich", action="store_true",
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("args", nargs=argparse.REMAINDER)
     digest_cli.add_parser(sub)
     why_cli.add_parser(sub)
+    staffing_cli.add_parser(sub)
     return p
 
 
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             return digest_cli.run(settings, args, _make_bot)
         if args.cmd == "why":
             return why_cli.run(settings, args, _open, _make_bot)
+        if args.cmd == "staffing":
+            return staffing_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

@@ -92,6 +92,8 @@ def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None, en
         print(f"导入失败: {exc}", file=sys.stderr)
         return 2
     print(f"{kind}: 新增 accepted={result.accepted}  更新 updated={result.updated}  拒绝 rejected={result.rejected}")
+    if result.accepted or result.updated:
+        _alerts_after_import(settings, engine, kind)
     if kind == "kb":
         print("注意：知识库条目已保存，但目前还没有功能读取它们；即将上线的 /知识库 建议会用它们排除已覆盖的问题。")
     for err in result.errors[:10]:
@@ -101,6 +103,19 @@ def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None, en
             print(f"  … 共 {result.rejected} 行被拒绝", file=sys.stderr)
         print(f"被拒绝的行及原因已写入: {result.rejected_path}", file=sys.stderr)
     return 1 if result.rejected and not (result.accepted or result.updated) else 0
+
+
+def _alerts_after_import(settings: Settings, engine, kind: str) -> None:  # noqa: ANN001
+    """Check the alerts right after new complaints / conversations / messages land ([alerts] targets set)."""
+    from bot.jobs.alerts import check_after_import
+
+    try:
+        outcome = check_after_import(settings, engine, kind)
+    except Exception as exc:  # noqa: BLE001 - the import itself succeeded; say so and why the check did not run
+        print(f"告警检查未完成：{type(exc).__name__}: {_safe(exc)}", file=sys.stderr)
+        return
+    if outcome and outcome.startswith("sent"):
+        print(f"告警：{outcome.split()[1]} 条消息已排队，由 csbot serve 发送", file=sys.stderr)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import Connection, select
 
 from analytics.alerts.lifecycle import AlertState
-from analytics.alerts.model import COMPLAINTS, DIM_WORDS, Breach
+from analytics.alerts.model import COMPLAINTS, DIM_WORDS, Breach, Rule
 from analytics.store.models import Complaint
 from analytics.textmodel.pii import mask_pii
 
@@ -62,18 +62,24 @@ def _next_command(state: AlertState) -> str:
         return f"/投诉 今天 商品={lead.key}"
     if lead.dim == "channel":
         return f"/投诉 今天 渠道={lead.key}"
+    if lead.dim == "category":
+        return f"/投诉 今天 类别={lead.key}"
+    for part in state.parts:  # an overall spike: point at what drives it
+        if part.series.dim == "category":
+            return f"/投诉 今天 类别={part.series.key}"
     return "/投诉 今天"
 
 
 def firing_text(state: AlertState, tops: dict[str, list[tuple[str, float]]], examples: list[str], tz: tzinfo,
                 *, alert_id: int | None = None, reminder: bool = False, claimed_by: str | None = None,
-                now: datetime | None = None) -> str:
-    """The alert (or, with ``reminder``, its reminder) as chat text."""
+                now: datetime | None = None, current: Breach | None = None) -> str:
+    """The alert (or, with ``reminder``, its reminder) as chat text; a reminder shows ``current`` (this
+    check's breach) when it still breaches, else the numbers it fired with."""
     head = "⏰ 告警提醒" if reminder else "🔴 告警"
     ident = f" #{alert_id}" if alert_id is not None else ""
     since = state.started_at.astimezone(tz)
     lines = [f"{head}{ident}：{state.lead.series.label()} 激增",
-             f"{_breach_line(state.lead)}，自 {since:%m-%d %H:%M} 起"]
+             f"{_breach_line(current if reminder and current else state.lead)}，自 {since:%m-%d %H:%M} 起"]
     if reminder and now is not None:
         lines.append(f"已持续 {_lasted(state.lasted(now))}；峰值 {_breach_line(state.peak)}")
     if claimed_by:
@@ -84,8 +90,9 @@ def firing_text(state: AlertState, tops: dict[str, list[tuple[str, float]]], exa
             parts.append(f"{DIM_WORDS[dim]} " + "、".join(f"{k} {share:.0%}" for k, share in tops[dim]))
     if parts:
         lines.append("主要来自：" + "；".join(parts))
-    if state.parts:
-        lines.append("同时偏高：" + "、".join(b.series.label() for b in state.parts[:4]))
+    also = [b.series.label() for b in state.parts if b.series != state.lead.series]
+    if also:
+        lines.append("同时偏高：" + "、".join(also[:4]))
     if examples:
         lines.append("例：")
         lines += [f"{i}. {text}" for i, text in enumerate(examples, 1)]
@@ -100,4 +107,41 @@ def resolved_text(state: AlertState, now: datetime, tz: tzinfo, *, alert_id: int
     return "\n".join([f"✅ 已恢复{ident}：{state.lead.series.label()}",
                       f"持续 {_lasted(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
                       f"峰值 {_breach_line(state.peak)}（{state.peak_at.astimezone(tz):%H:%M}）",
+                      f"已连续 {int((now - (state.normal_since or now)).total_seconds() // 60)} 分钟回到正常水平。"])
+
+
+_BELOW = {"<": "低于", "<=": "不高于", ">": "高于", ">=": "不低于"}
+
+
+def _rule_value(value: float, share: bool) -> str:
+    return f"{value:.1f}%" if share else f"{value:g}"
+
+
+def rule_firing_text(state: AlertState, rule: Rule, share: bool, tz: tzinfo, *, alert_id: int | None = None,
+                     reminder: bool = False, claimed_by: str | None = None, now: datetime | None = None) -> str:
+    """A threshold rule's alert: the metric's value in its window against the rule's value."""
+    head = "⏰ 告警提醒" if reminder else "🔴 告警"
+    ident = f" #{alert_id}" if alert_id is not None else ""
+    since = state.started_at.astimezone(tz)
+    lines = [f"{head}{ident}：{rule.name}",
+             f"{rule.metric} {rule.window} {_rule_value(state.lead.observed, share)}，"
+             f"{_BELOW.get(rule.comparison, rule.comparison)} {_rule_value(rule.value, share)}，自 {since:%m-%d %H:%M} 起"]
+    if reminder and now is not None:
+        lines.append(f"已持续 {_lasted(state.lasted(now))}；最差 {_rule_value(state.peak.observed, share)}")
+    if claimed_by:
+        lines.append(f"处理人：{claimed_by}")
+    filters = " ".join(f"{k}={v}" for k, v in rule.filters.items())
+    lines.append(f"查看：/{rule.metric} {rule.window}{(' ' + filters) if filters else ''}"
+                 + (f"；认领：/认领 {alert_id}" if alert_id is not None else ""))
+    return "\n".join(lines)
+
+
+def rule_resolved_text(state: AlertState, rule: Rule, share: bool, now: datetime, tz: tzinfo, *,
+                       alert_id: int | None = None) -> str:
+    ident = f" #{alert_id}" if alert_id is not None else ""
+    start, end = state.started_at.astimezone(tz), (state.normal_since or now).astimezone(tz)
+    return "\n".join([f"✅ 已恢复{ident}：{rule.name}",
+                      f"持续 {_lasted(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
+                      f"最差 {rule.metric} {_rule_value(state.peak.observed, share)}"
+                      f"（{state.peak_at.astimezone(tz):%H:%M}）",
                       f"已连续 {int((now - (state.normal_since or now)).total_seconds() // 60)} 分钟回到正常水平。"])

@@ -34,6 +34,8 @@ class SeriesKey:
 
     def label(self) -> str:
         """How the series is named in chat and in the backtest output: ``投诉``, ``投诉 类别=物流``."""
+        if self.family.startswith(RULE_PREFIX):
+            return self.family[len(RULE_PREFIX):]
         name = FAMILY_NAMES.get(self.family, self.family)
         return name if self.overall else f"{name} {DIM_WORDS.get(self.dim, self.dim)}={self.key}"
 

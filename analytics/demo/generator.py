@@ -138,7 +138,7 @@ def _spike(rng: random.Random, world: World, recent: RecentOrders, customers: Cu
     if end <= start:
         return
     already = sum(1 for c in world.complaints if start <= c["created_at"] < end)
-    target = max(6, math.ceil(timeline.SPIKE_MULTIPLIER * _same_hours_baseline(world, tz)))
+    target = max(timeline.SPIKE_MIN_COMPLAINTS, math.ceil(timeline.SPIKE_MULTIPLIER * _same_hours_baseline(world, tz)))
     span = int((end - start).total_seconds())
     product = PRODUCT_BY_NAME[SPIKE_PRODUCT]
     d = start.astimezone(tz).date()

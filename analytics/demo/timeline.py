@@ -23,6 +23,9 @@ PROMO_ORDER_FACTOR = 5.0
 PROMO_NEIGHBOURS = {-3: 1.25, -2: 1.35, -1: 1.5, 1: 1.6, 2: 1.45, 3: 1.3, 4: 1.2, 5: 1.1, 6: 1.05}
 SPIKE_HOURS = 3
 SPIKE_MULTIPLIER = 5.0
+#: At least this many spike complaints: about 12 an hour, so the default alert settings (8 in a window,
+#: see docs/alerts.md) page within the first hour even for the demo's small shop.
+SPIKE_MIN_COMPLAINTS = 36
 
 
 def day_range(now: datetime, tz: ZoneInfo, days: int) -> list[date]:

@@ -155,10 +155,16 @@ def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def markdown_bodies(title: str, text: str, *, at_user_ids: Sequence[str] = (),
+def markdown_bodies(title: str, text: str, *, at_user_ids: Sequence[str] = (), at_mobiles: Sequence[str] = (),
                     limit: int = MAX_BODY_BYTES, max_parts: int = MAX_PARTS) -> list[dict[str, Any]]:
-    """Markdown message bodies for one reply: split by lines, at most ``max_parts``, each within ``limit``."""
-    at = {"atUserIds": list(at_user_ids), "isAtAll": False}
+    """Markdown message bodies for one reply: split by lines, at most ``max_parts``, each within ``limit``.
+
+    ``at_mobiles`` (an alert's on-call people) go into ``at.atMobiles`` *and* into the text as
+    ``@<mobile>``: without the text mention DingTalk does not highlight it (§1a)."""
+    at: dict[str, Any] = {"atUserIds": list(at_user_ids), "isAtAll": False}
+    if at_mobiles:
+        at["atMobiles"] = list(at_mobiles)
+        text = text.rstrip() + "  \n" + " ".join(f"@{m}" for m in at_mobiles)
     title = title[:64] or "csbot"
     widest_title = f"{title} ({max_parts}/{max_parts})"  # part numbers never exceed max_parts
     shell = {"msgtype": "markdown", "markdown": {"title": widest_title, "text": ""}, "at": at}

@@ -80,7 +80,8 @@ class DingTalkSender(Sender):
         refs = await self._image_refs(reply, allow_upload=False)  # custom robots show URLs only (§1a)
         title, text = dingtalk.reply_markdown(reply, refs)
         title, text = dingtalk.ensure_keyword(title, text, robot.keywords)
-        for body in dingtalk.markdown_bodies(title, text):
+        mobiles = list(destination.extra.get("at_mobiles") or [])  # an alert's on-call people
+        for body in dingtalk.markdown_bodies(title, text, at_mobiles=mobiles):
             await self.client.send_robot(robot, body, self.now_ms())
 
     async def _send_openapi(self, destination: Destination, reply: Reply) -> None:

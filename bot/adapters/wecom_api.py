@@ -210,6 +210,9 @@ class WeComRobotSender(Sender):
     async def send(self, destination: Destination, reply: Reply) -> None:
         url = self._webhook(destination.target)
         content = markdown_text(reply)
+        people = destination.extra.get("mention_userids") or []  # an alert's on-call people: <@userid> in markdown
+        if people:
+            content = content.rstrip() + "\n" + " ".join(f"<@{u}>" for u in people)
         for part in text_messages(content, limit_for("wecom", "markdown")):
             await self._post(url, {"msgtype": "markdown", "markdown": {"content": part}})
         for chart in reply.charts:

@@ -118,6 +118,11 @@ class Outbox:
             self._wake.set()
         return stored
 
+    def wake(self) -> None:
+        """Rows were stored by someone else (the alert job's own transaction): deliver them now.
+        Call on the event loop."""
+        self._wake.set()
+
     def _insert_guarded(self, rows: list[OutboxMessage], guard: Callable[[Session], bool]) -> bool:
         with Session(self.engine) as session:
             if not guard(session):

@@ -1,4 +1,4 @@
-"""The scheduler inside ``csbot serve``: APScheduler's AsyncIOScheduler driving the digest job.
+"""The scheduler inside ``csbot serve``: APScheduler's AsyncIOScheduler driving the digest and alert jobs.
 
 Why the schedules live in csbot's own tables and not in APScheduler's ``SQLAlchemyJobStore``: the
 APScheduler 3.x user guide says "job stores must never be shared between schedulers" — two replicas on
@@ -12,7 +12,11 @@ scheduler holds only in-memory jobs that *look* at that state:
 - ``digests.wake`` — a one-off date job at the next fire time over all plans, so a 09:00 digest is
   built at 09:00, not up to ``check_seconds`` later.
 
-Both jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
+- ``alerts.tick`` — an interval job every ``[alerts] check_interval_seconds``, first run at start-up;
+  ``alerts.poke`` — a one-off run now, added by :meth:`JobScheduler.poke_alerts` when an event-API
+  batch lands (the alert job's lease makes a check on one replica at a time, see ``bot.jobs.alerts``).
+
+All jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
 coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).
 """
 
@@ -26,35 +30,64 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
+from bot.jobs.alerts import AlertJob
 from bot.jobs.digests import DigestJob
 
 log = logging.getLogger(__name__)
 
 TICK = "digests.tick"
 WAKE = "digests.wake"
+ALERT_TICK = "alerts.tick"
+ALERT_POKE = "alerts.poke"
 
 
 class JobScheduler:
     """Starts and stops the timed jobs of one ``csbot serve`` process."""
 
-    def __init__(self, settings: Settings, digests: DigestJob):
+    def __init__(self, settings: Settings, digests: DigestJob | None, alerts: AlertJob | None = None):
         self.settings = settings
         self.digests = digests
+        self.alerts = alerts
         grace = settings.digests.misfire_grace_seconds
         self.scheduler = AsyncIOScheduler(timezone=settings.tz, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": grace or None})
         self._woken_for: datetime | None = None
 
     async def start(self) -> None:
-        """Add the jobs and start; the first tick runs at once (catching up after downtime)."""
-        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.digests.check_seconds,
-                                                           timezone=self.settings.tz),
-                               id=TICK, name="digest tick", replace_existing=True,
-                               next_run_time=datetime.now(self.settings.tz))
+        """Add the jobs and start; the first ticks run at once (catching up after downtime)."""
+        now = datetime.now(self.settings.tz)
+        if self.digests is not None:
+            self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.digests.check_seconds,
+                                                               timezone=self.settings.tz),
+                                   id=TICK, name="digest tick", replace_existing=True, next_run_time=now)
+        if self.alerts is not None:
+            self.scheduler.add_job(self._alert_tick, IntervalTrigger(
+                seconds=self.settings.alerts.check_interval_seconds, timezone=self.settings.tz),
+                id=ALERT_TICK, name="alert check", replace_existing=True, next_run_time=now)
         self.scheduler.start()
-        log.info("scheduler started (%s; digests checked every %gs, misfire grace %ds; replica %s)",
-                 self.settings.general.timezone, self.settings.digests.check_seconds,
-                 self.settings.digests.misfire_grace_seconds, self.digests.owner)
+        log.info("scheduler started (%s; digests %s, alerts %s)", self.settings.general.timezone,
+                 f"checked every {self.settings.digests.check_seconds:g}s, misfire grace "
+                 f"{self.settings.digests.misfire_grace_seconds}s" if self.digests else "off",
+                 f"checked every {self.settings.alerts.check_interval_seconds}s" if self.alerts else "off")
+
+    def poke_alerts(self) -> None:
+        """New data landed (an event-API batch): check the alerts now rather than at the next interval."""
+        if self.alerts is None or not self.scheduler.running:
+            return
+        self.alerts.data_changed()
+        self.scheduler.add_job(self._alert_poke, DateTrigger(run_date=datetime.now(self.settings.tz),
+                                                             timezone=self.settings.tz),
+                               id=ALERT_POKE, name="alert check after new data", replace_existing=True)
+
+    async def _alert_tick(self, forced: bool = False) -> None:
+        assert self.alerts is not None
+        try:
+            await self.alerts.tick(forced=forced)
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next check tries again
+            log.exception("alert check failed; trying again in %ds", self.settings.alerts.check_interval_seconds)
+
+    async def _alert_poke(self) -> None:
+        await self._alert_tick(forced=True)
 
     def stop(self) -> None:
         """Stop scheduling; a tick in progress is cancelled with the other background tasks (its claim,
@@ -63,6 +96,7 @@ class JobScheduler:
             self.scheduler.shutdown(wait=False)
 
     async def _tick(self) -> None:
+        assert self.digests is not None
         try:
             upcoming = await self.digests.tick()
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next tick tries again
@@ -72,7 +106,7 @@ class JobScheduler:
 
     def _wake_at(self, fire_at: datetime | None) -> None:
         """Schedule a one-off tick exactly at ``fire_at`` (in the job clock's time, mapped to real time)."""
-        if fire_at is None or fire_at == self._woken_for:
+        if fire_at is None or fire_at == self._woken_for or self.digests is None:
             return
         delay = (fire_at - self.digests.clock()).total_seconds()
         if delay <= 0:

@@ -21,7 +21,7 @@ class Parts:
     senders: dict[str, Sender]
     outbox: Any
     chart_links: ChartLinks | None
-    jobs: Any = None  # bot.jobs.scheduler.JobScheduler, None when [digests] enabled = false
+    jobs: Any = None  # bot.jobs.scheduler.JobScheduler, None when neither digests nor alerts are enabled
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -65,9 +65,13 @@ def build_parts(settings: Settings) -> Parts:
     senders = build_senders(settings, chart_links)
     outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz)
     jobs = None
-    if settings.digests.enabled:
+    if settings.digests.enabled or settings.alerts.enabled:
+        from bot.jobs.alerts import AlertJob
         from bot.jobs.digests import DigestJob
         from bot.jobs.scheduler import JobScheduler
 
-        jobs = JobScheduler(settings, DigestJob(settings, engine, outbox, bot.services))
+        digests = DigestJob(settings, engine, outbox, bot.services) if settings.digests.enabled else None
+        alerts = AlertJob(settings, engine, owner=outbox.owner, chart_dir=bot.services.chart_dir,
+                          wake=outbox.wake) if settings.alerts.enabled else None
+        jobs = JobScheduler(settings, digests, alerts)
     return Parts(engine, bot, senders, outbox, chart_links, jobs)

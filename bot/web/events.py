@@ -82,6 +82,9 @@ async def events(request: web.Request) -> web.Response:
     refresh = getattr(ctx.bot, "refresh_known_values", None)
     if callable(refresh) and (result.accepted or result.updated):
         refresh()
+    poke = getattr(ctx.jobs, "poke_alerts", None)
+    if callable(poke) and (result.accepted or result.updated) and result.kind in ("complaints", "conversations", "messages"):
+        poke()  # complaints / conversations / messages landed: check the alerts now, not in a minute
     errors = [{"index": e.line, "reason": e.reason} for e in result.errors[:MAX_ERRORS_RETURNED]]
     return web.json_response({"kind": result.kind, "accepted": result.accepted, "updated": result.updated,
                               "rejected": result.rejected, "errors": errors,

@@ -27,7 +27,7 @@ SPEC = CommandSpec(
     examples=("/排班 明天", "/排班 下周", "/排班 未来3天"),
 )
 
-_SOURCE = {"measured": "近7天实测", "configured": "配置"}
+_SOURCE = {"measured": "最近7天实测", "configured": "配置"}
 
 
 def params_of(ctx: CommandContext) -> Params:

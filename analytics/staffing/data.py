@@ -40,9 +40,13 @@ def local_key(dt: datetime, tz: tzinfo) -> HourKey:
 
 
 def history(conn: Connection, now: datetime, weeks: int, tz: tzinfo) -> History | None:
-    """Conversations per whole local hour from ``weeks`` weeks (plus the level's days) before ``now``'s hour."""
+    """Conversations per whole local hour from ``weeks`` weeks before ``now``'s hour — or before the last
+    conversation's hour when the data stops earlier (an export not imported yet is not a quiet week)."""
     local_now = now.astimezone(tz)
     end = local_now.replace(minute=0, second=0, microsecond=0)
+    last = conn.execute(select(func.max(CONV.c.started_at)).where(CONV.c.started_at < now)).scalar()
+    if last is not None and _aware(last) < end:  # the data stops before now: its last, partial hour is the end
+        end = _aware(last).astimezone(tz).replace(minute=0, second=0, microsecond=0)
     start = datetime.combine(end.date() - timedelta(days=7 * weeks + 1), datetime.min.time(), tzinfo=tz)
     rows = rollups.hour_rows(conn, "conversations", (), start.astimezone(UTC), end.astimezone(UTC))
     if rows is None:

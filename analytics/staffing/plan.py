@@ -21,7 +21,7 @@ def measured(engine: Engine, now: datetime, params: Params) -> Measured:
         seen = data.measure(conn, now)
     handle = params.handle_seconds if params.handle_seconds is not None else seen.handle_seconds
     if handle is None:
-        raise StaffingError(f"近 7 天有结束时间（ended_at）的会话只有 {seen.sample} 个，量不出平均处理时长；"
+        raise StaffingError(f"最近 7 天有结束时间（ended_at）的会话只有 {seen.sample} 个，量不出平均处理时长；"
                             "请在配置 [staffing] handle_seconds 里填写（秒），或导入带 ended_at 的会话。")
     concurrency = params.concurrency if params.concurrency is not None else max(1.0, seen.concurrency or 1.0)
     return Measured(handle, concurrency, "configured" if params.handle_seconds is not None else "measured",
@@ -41,7 +41,8 @@ def build(engine: Engine, now: datetime, first_day: date, n_days: int, params: P
         end = start + timedelta(days=n_days)
         roster = data.scheduled(conn, start.astimezone(UTC), end.astimezone(UTC), tz)
     model = fit(hist, params)
-    sizes = measured(engine, now, params)
+    data_end = datetime.combine(hist.end[0], datetime.min.time(), tzinfo=tz) + timedelta(hours=hist.end[1])
+    sizes = measured(engine, min(now, data_end + timedelta(hours=1)), params)  # the week the data has
     hours = []
     for day in data.days_from(first_day, n_days):
         event = params.event_on(day)
@@ -53,6 +54,8 @@ def build(engine: Engine, now: datetime, first_day: date, n_days: int, params: P
             hours.append(HourPlan(datetime.combine(day, datetime.min.time(), tzinfo=tz) + timedelta(hours=hour),
                                   f, need, sched, event.name or "活动" if event else None))
     plan = Plan(start, n_days, hours, sizes, model.level, model.days_used, params, roster is not None)
+    if now - data_end > timedelta(days=1):
+        plan.notes.append(f"会话数据只到 {data_end:%m-%d %H}:00，预测按那之前的历史。")
     unknown = sorted({d.year for d in data.days_from(first_day, n_days) if params.holidays and not days.known(d)})
     if unknown:
         plan.notes.append(f"{'、'.join(map(str, unknown))} 年的法定节假日安排还不在日历里（chinese-calendar 只到 "

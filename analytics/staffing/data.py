@@ -5,7 +5,8 @@ the last week's conversations, and the roster's shifts.
   (``rollups.hour_rows``: one statement, never raw rows); None while the rollup is not ready.
 - :func:`measure` — handle time (ended_at − started_at − first response: the time a chat holds an agent
   after the agent picks it up) and concurrency (open chats per agent while the agent has any open) from the
-  last :data:`MEASURE_DAYS` days of raw conversations with an ``ended_at``, by the time index.
+  last :data:`MEASURE_DAYS` days of raw conversations with an ``ended_at`` (at most the latest
+  :data:`MEASURE_ROWS`), by the time index.
 - :func:`scheduled` — agents on the roster per local hour (the share of the hour each shift covers,
   overlapping shifts of one agent counted once).
 """
@@ -28,6 +29,7 @@ CONV = Conversation.__table__
 ROSTER = RosterShift.__table__
 MAX_HANDLE_SECONDS = 4 * 3600  # a chat "open" longer than this was left open, not worked on
 MIN_SAMPLE = 30
+MEASURE_ROWS = 20_000  # the latest conversations of the week at most: a bounded read however big the shop
 
 
 def _aware(dt: datetime) -> datetime:
@@ -70,10 +72,12 @@ class Observed:
 
 
 def measure(conn: Connection, now: datetime, days: int = MEASURE_DAYS) -> Observed:
-    """Mean handle time and concurrency of the conversations started in the ``days`` days before ``now``."""
+    """Mean handle time and concurrency of the conversations started in the ``days`` days before ``now`` (the
+    latest :data:`MEASURE_ROWS` of them: at 5M conversations a year a week holds ~100k)."""
     lo = now - timedelta(days=days)
     stmt = (select(CONV.c.agent, CONV.c.started_at, CONV.c.ended_at, CONV.c.first_response_seconds)
-            .where(CONV.c.started_at >= lo, CONV.c.started_at < now, CONV.c.ended_at.is_not(None)))
+            .where(CONV.c.started_at >= lo, CONV.c.started_at < now, CONV.c.ended_at.is_not(None))
+            .order_by(CONV.c.started_at.desc()).limit(MEASURE_ROWS))
     return observe((agent, _aware(s), _aware(e), frt) for agent, s, e, frt in conn.execute(stmt))
 
 

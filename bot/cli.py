@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot import digest_cli, staffing_cli, why_cli
+from bot import digest_cli, qa_cli, staffing_cli, why_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
                         "csbot rebuild keywords recounts later)")
 
     r = sub.add_parser("rebuild", help="recompute derived data (rollups, keyword counts) from the raw rows")
-    r.add_argument("what", nargs="?", choices=["rollups", "keywords", "all"], default="all")
+    r.add_argument("what", nargs="?", choices=["rollups", "keywords", "qa", "all"], default="all")
 
     sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
     al = sub.add_parser("alerts", help="alert tools: backtest (replay stored history through the detectors)")
@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     digest_cli.add_parser(sub)
     why_cli.add_parser(sub)
     staffing_cli.add_parser(sub)
+    qa_cli.add_parser(sub)
     return p
 
 
@@ -164,6 +165,10 @@ def cmd_rebuild(settings: Settings, what: str) -> int:
     if what in ("keywords", "all"):
         keywords.rebuild(engine)
         print("热词计数已重建。")
+    if what in ("qa", "all"):
+        from analytics import qa
+
+        print(f"质检结果已重建：会话 {qa.rebuild(engine):,} 个。")
     return 0
 
 
@@ -193,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from analytics import qa
+
+    qa.configure(qa_cli.params(settings.qa))
     if settings.text.complaint_rules or settings.text.user_words:
         from analytics import text
 
@@ -224,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             return why_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "staffing":
             return staffing_cli.run(settings, args, _open, _make_bot)
+        if args.cmd == "qa":
+            return qa_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

@@ -280,6 +280,17 @@ class StaffingSettings(Section):
     events: list[StaffingEventSettings] = Field(default_factory=list)
 
 
+class QASettings(Section):
+    """质检 (/质检, ``csbot qa``, findings kept at import): the rules' thresholds. See docs/qa.md."""
+
+    first_response_target_seconds: float = Field(default=60.0, gt=0)  # slow_first_response above this
+    gap_target_seconds: float = Field(default=180.0, gt=0)  # long_gap and broken_promise above this
+    repeat_window_hours: float = Field(default=24.0, gt=0, le=72)  # repeat_contact: back within this
+    impolite_words: list[str] = Field(default_factory=list)  # banned words added to the impolite lexicon
+    training_min_agents: int = Field(default=3, ge=1)  # 专题培训 when at least this many agents share a problem
+    training_agent_share: float = Field(default=0.5, gt=0, le=1)  # … and they are this share of active agents
+
+
 class TextSettings(Section):
     complaint_rules: dict[str, list[str]] = Field(default_factory=dict)
     user_words: list[str] = Field(default_factory=list)
@@ -320,6 +331,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
+    qa: QASettings = Field(default_factory=QASettings)
 
     @property
     def tz(self) -> ZoneInfo:

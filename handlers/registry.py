@@ -11,10 +11,12 @@ COMMAND_MODULES = (
     "satisfaction", "complaints", "first_response", "resolution", "returns", "repurchase",
     "bad_reviews", "sales", "sentiment", "volume", "hot_words", "agents", "peak", "overview",
     "why",
+    "quality",
     "staffing",
     "daily_digest",
     "weekly_digest",
     "subscribe", "subscription_list", "subscription_pause", "subscription_resume", "unsubscribe",
+    "alerts_list", "alert_claim", "alert_silence", "alert_unsilence",
     "help",
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from analytics import keywords, rollups
+from analytics import keywords, qa, rollups
 from analytics.ingest.enrich import ENRICHERS
 from analytics.ingest.rejects import RejectSink
 from analytics.ingest.results import MAX_ERRORS_KEPT, ImportResult, RowError
@@ -35,6 +35,7 @@ class Loader:
         self.engine, self.spec, self.result, self.sink = engine, spec, result, sink
         self.deferred_rollups = deferred_rollups  # rebuilt after the file instead of maintained per batch
         self.enrich = enrich and spec.kind in ENRICHERS
+        self.qa = enrich  # 质检 findings; a --no-enrich bulk load leaves them to csbot rebuild qa
         self.header = header
 
     def reject(self, line: int, problem: str, raw: Any) -> None:
@@ -67,6 +68,8 @@ class Loader:
             recompute_first_response(conn, touched)
             rollups.after_batch(conn, kind, rows, pending, touched, self.deferred_rollups)
             keywords.after_batch(conn, kind, rows, old_terms)
+            if self.qa:
+                qa.after_batch(conn, kind, rows, touched)
         return accepted, updated
 
     def _isolate(self, batch: list[Item], exc: Exception) -> None:

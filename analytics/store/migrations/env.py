@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import analytics.store.alerts  # noqa: F401  (alerts, silences, job leases)
 import analytics.store.audit  # noqa: F401  (the audit_log table)
 import analytics.store.digests  # noqa: F401  (digest subscriptions and runs)
+import analytics.store.faq  # noqa: F401  (faq_suggestions, faq_state)
 import analytics.store.keyword_models  # noqa: F401  (term_hours)
 import analytics.store.models  # noqa: F401  (registers the tables on the metadata)
 import analytics.store.outbox  # noqa: F401  (the outbox table)

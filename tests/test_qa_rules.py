@@ -184,9 +184,10 @@ def test_heldout_set_is_big_enough_and_labelled() -> None:
 
 
 def test_impolite_on_heldout_lines() -> None:
-    """The figures docs/qa.md reports (measured once; the set was not used to tune the lexicon): precision
-    13/15 = 0.87, recall 13/24 = 0.54, every catch by the model — no held-back rude line is in the lexicon."""
+    """The figures docs/qa.md reports (the set was never used to tune the lexicon): precision 12/12 = 1.0,
+    recall 12/24 = 0.50, every catch by the model — no held-back rude line is in the lexicon. (Measured
+    before dropping the curt-line cue for its demo false positives: 13/15 = 0.87 and 13/24 = 0.54.)"""
     precision, recall, by_lexicon, by_model = precision_recall(heldout())
-    assert precision >= 0.85
+    assert precision >= 0.9
     assert recall >= 0.5
     assert by_model > by_lexicon

@@ -1,0 +1,177 @@
+"""质检 kept at import: planted problems found as each agent's top problem, counts against a plain loop over
+the stored findings, incremental imports equal a rebuild, repeat_contact set by a later import, the CLI
+JSON and the chat answers — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from analytics import qa
+from analytics.ingest import ingest_records
+from analytics.qa import read
+from analytics.store.qa import QAConversation, QAFinding, QASum
+from bot.access import AccessPolicy
+from bot.app import Bot
+from bot.config import AccessSettings, Settings
+from bot.qa_cli import report
+from handlers.quality import coach_topics
+from tests.qa_data import CLEAN, NOW, PLANTED, TZ, world
+
+WEEK = (datetime(2026, 11, 2, tzinfo=TZ), datetime(2026, 11, 9, tzinfo=TZ))
+
+
+def load(engine: Engine, convs: list[dict], msgs: list[dict]) -> None:
+    ingest_records(engine, "conversations", convs, tz=TZ)
+    ingest_records(engine, "messages", msgs, tz=TZ)
+
+
+def snapshot(engine: Engine) -> tuple[list, list, list]:
+    with engine.connect() as conn:
+        c = QAConversation.__table__
+        f = QAFinding.__table__
+        s = QASum.__table__
+        return (sorted(tuple(r) for r in conn.execute(select(c))),
+                sorted((r.conversation_id, r.rule, r.agent, r.started_at, tuple(r.message_ids), r.detail)
+                       for r in conn.execute(select(f))),
+                sorted(tuple(r) for r in conn.execute(select(s).where(s.c.n != 0))))
+
+
+def loop_counts(engine: Engine, start: datetime, end: datetime) -> dict[str, tuple[int, Counter]]:
+    """The plain computation: every stored conversation and finding of the window, counted one by one."""
+    out: dict[str, tuple[int, Counter]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(select(QAConversation.__table__)):
+            if start <= row.started_at < end:
+                n, flags = out.get(row.agent, (0, Counter()))
+                out[row.agent] = (n + 1, flags)
+        for row in conn.execute(select(QAFinding.__table__)):
+            if start <= row.started_at < end:
+                out[row.agent][1][row.rule] += 1
+    return out
+
+
+@pytest.fixture
+def planted(engine: Engine) -> Engine:
+    convs, msgs = world()
+    load(engine, convs, msgs)
+    return engine
+
+
+def test_each_planted_problem_is_that_agents_top_problem(planted: Engine) -> None:
+    doc = report(planted, *WEEK)
+    rows = read.counts(planted, *WEEK)
+    team = read.team(rows)
+    for agent, rule in PLANTED.items():
+        flags = doc["agents"][agent]["flags"]
+        assert max(flags, key=lambda r: flags[r]) == rule, (agent, flags)
+        assert coach_topics(rows[agent], team)[0] == rule
+    for agent in CLEAN:
+        assert not any(doc["agents"][agent]["flags"].values()), doc["agents"][agent]
+        assert all(item["agent"] != agent for item in doc["flagged"])
+    assert doc["agents"]["慢慢"]["flags"]["slow_first_response"] == doc["agents"]["慢慢"]["conversations"]
+    assert doc["agents"]["无问候"]["flags"]["no_greeting"] == doc["agents"]["无问候"]["conversations"]
+    assert doc["agents"]["未解决"]["flags"]["repeat_contact"] == doc["agents"]["未解决"]["conversations"]
+
+
+def test_counts_equal_a_loop_over_the_findings(planted: Engine) -> None:
+    # windows with ragged edges: raw minutes, whole hours, whole UTC days, all three
+    windows = [WEEK, (datetime(2026, 11, 3, 10, 17, tzinfo=TZ), datetime(2026, 11, 5, 15, 41, tzinfo=TZ)),
+               (datetime(2026, 11, 3, 10, 17, tzinfo=TZ), datetime(2026, 11, 3, 10, 50, tzinfo=TZ)),
+               (datetime(2026, 11, 4, 9, 0, tzinfo=TZ), datetime(2026, 11, 4, 13, 0, tzinfo=TZ))]
+    for start, end in windows:
+        expected = loop_counts(planted, start, end)
+        got = read.counts(planted, start, end)
+        assert {a: (r.conversations, +r.flags) for a, r in got.items()} == {a: (n, +f) for a, (n, f) in expected.items()}
+        doc = report(planted, start, end)
+        flagged = [x["conversation_id"] for x in doc["flagged"]]
+        assert len(flagged) == len(set(flagged))
+        assert sum(len(x["rules"]) for x in doc["flagged"]) == sum(sum(f.values()) for _, f in expected.values())
+
+
+def test_cover_splits_a_window_into_disjoint_pieces() -> None:
+    start, end = datetime(2026, 11, 3, 10, 17, tzinfo=TZ), datetime(2026, 11, 9, 15, 41, tzinfo=TZ)
+    days, hours, raw = read.cover(start, end)
+    pieces = sorted(days + hours + raw)
+    assert pieces[0][0] == start and pieces[-1][1] == end
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(hi - lo < timedelta(hours=1) for lo, hi in raw)
+
+
+def test_incremental_imports_equal_a_rebuild(engine: Engine) -> None:
+    convs, msgs = world(seed=5)
+    # messages before their conversations, in pieces, then a re-import that changes an agent and a resolution
+    third = len(convs) // 3
+    ingest_records(engine, "messages", msgs[: len(msgs) // 2], tz=TZ)
+    ingest_records(engine, "conversations", convs[:third], tz=TZ)
+    ingest_records(engine, "conversations", convs[third:], tz=TZ)
+    ingest_records(engine, "messages", msgs[len(msgs) // 2:], tz=TZ)
+    changed = [dict(convs[0], agent="粗鲁"), dict(convs[5], resolved=False)]
+    ingest_records(engine, "conversations", changed, tz=TZ)
+    incremental = snapshot(engine)
+    qa.rebuild(engine)
+    assert snapshot(engine) == incremental
+
+
+def test_a_later_import_flags_the_earlier_conversation(engine: Engine) -> None:
+    convs, msgs = world(seed=9, per_agent=5)
+    first = next(c for c in convs if c["agent"] == "未解决")
+    back = next(c for c in convs if c["customer_id"] == first["customer_id"] and c is not first)
+    later = {back["conversation_id"]}
+    load(engine, [c for c in convs if c["conversation_id"] not in later],
+         [m for m in msgs if m["conversation_id"] not in later])
+    before = {x["conversation_id"]: x["rules"] for x in report(engine, *WEEK)["flagged"]}
+    assert "repeat_contact" not in before.get(first["conversation_id"], [])
+    count = read.counts(engine, *WEEK)["未解决"].flags["repeat_contact"]
+    load(engine, [back], [m for m in msgs if m["conversation_id"] in later])
+    after = {x["conversation_id"]: x["rules"] for x in report(engine, *WEEK)["flagged"]}
+    assert "repeat_contact" in after[first["conversation_id"]]
+    assert read.counts(engine, *WEEK)["未解决"].flags["repeat_contact"] == count + 1
+    # the customer turns out to be someone else: the flag goes again
+    ingest_records(engine, "conversations", [dict(back, customer_id="someone-else")], tz=TZ)
+    again = {x["conversation_id"]: x["rules"] for x in report(engine, *WEEK)["flagged"]}
+    assert "repeat_contact" not in again.get(first["conversation_id"], [])
+    assert read.counts(engine, *WEEK)["未解决"].flags["repeat_contact"] == count
+
+
+def _ask(bot: Bot, text: str, **kw: object) -> str:
+    reply = asyncio.run(bot.ask(text, **kw))
+    assert reply is not None
+    return reply.text
+
+
+def test_chat_answers(planted: Engine, tmp_path) -> None:  # noqa: ANN001
+    settings = Settings(access=AccessSettings(sensitive_chats=["cidLEADS"], user_rate_per_minute=0))
+    bot = Bot(settings, planted, clock=lambda: NOW, chart_dir=tmp_path, access=AccessPolicy(settings.access, None))
+    team = _ask(bot, "/质检 上周", chat_id="cidGROUP", is_private=False)
+    assert "首响超时" in team and "服务用语不礼貌" in team and "例：" in team
+    assert "粗鲁" not in team and "慢慢" not in team  # no agent names in an ordinary group
+    refused = asyncio.run(bot.ask("/质检 客服=粗鲁 上周", chat_id="cidGROUP", is_private=False))
+    assert refused is not None and not refused.ok and "私聊" in refused.text
+    for kw in ({"chat_id": "cidLEADS", "is_private": False}, {"is_private": True}):
+        profile = _ask(bot, "/质检 客服=粗鲁 上周", **kw)
+        assert "重点辅导：1. 服务用语不礼貌" in profile and "例子" in profile
+    assert "没有明显高于团队的问题" in _ask(bot, "/质检 客服=小清 上周")
+    unknown = asyncio.run(bot.ask("/质检 客服=小请 上周"))
+    assert unknown is not None and not unknown.ok
+    scripts = _ask(bot, "/质检 话术 上周")
+    assert "好评且解决" in scripts and "个会话" in scripts
+
+
+def test_cli_json(planted: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("CSBOT_DATABASE__URL", planted.url.render_as_string(hide_password=False))
+    assert main(["qa", "--period", "2026-11-02~2026-11-08", "--agent", "粗鲁", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"window", "agents", "flagged"}
+    assert doc["window"][0].startswith("2026-11-02T00:00:00") and doc["window"][1].startswith("2026-11-09T00:00:00")
+    assert list(doc["agents"]) == ["粗鲁"] and set(doc["agents"]["粗鲁"]) == {"conversations", "flags"}
+    assert set(doc["agents"]["粗鲁"]["flags"]) == set(qa.RULES)
+    assert doc["flagged"] and all(set(x) == {"conversation_id", "agent", "rules"} for x in doc["flagged"])
+    assert all(x["rules"] == ["impolite"] for x in doc["flagged"])

@@ -58,6 +58,9 @@ class Bot:
         self.services.extra["agents_visible"] = self.agents_visible
         # The config file's digests as plain data: /订阅列表 lists them (marked 配置文件, not editable from chat).
         self.services.extra["digest_config"] = settings.digests.model_dump()
+        self.services.extra["faq"] = settings.faq.model_dump()
+        self.services.extra["alert_config"] = {"enabled": settings.alerts.enabled, "targets": list(settings.alerts.targets),
+                                               "rules": [r.name for r in settings.alerts.rules]}  # /告警 /静默
         self.services.extra["staffing_config"] = settings.staffing.model_dump()  # /排班's [staffing]
         self._known: dict[str, list[str]] = {}
         self._known_at = float("-inf")
@@ -140,7 +143,8 @@ class Bot:
         ctx = CommandContext(spec=spec, services=self.services, now=now, raw_text=msg.text, args=parsed.args,
                              filters=parsed.filters, granularity=parsed.granularity, explain=parsed.explain,
                              user_id=msg.user_id, user_name=msg.user_name, chat_id=msg.chat_id,
-                             is_private=msg.is_private, platform=msg.platform, reply_to=_reply_to(msg))
+                             is_private=msg.is_private, platform=msg.platform, reply_to=_reply_to(msg),
+                             is_admin=self.access.is_admin(msg) if self.access is not None else True)
         if spec.takes_period:
             phrase = parsed.period_phrase or spec.default_period
             try:

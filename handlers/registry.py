@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "satisfaction", "complaints", "first_response", "resolution", "returns", "repurchase",
     "bad_reviews", "sales", "sentiment", "volume", "hot_words", "agents", "peak", "overview",
     "why",
+    "knowledge",
     "quality",
     "staffing",
     "daily_digest",

@@ -163,14 +163,17 @@ class Silence:
     alert_id: int | None = None
 
 
-def silenced(silences: Iterable[Silence], label: str, alert_id: int | None, now: datetime) -> bool:
-    """Whether any active silence matches an alert named ``label`` (``投诉 类别=物流``) with id ``alert_id``."""
+def silenced(silences: Iterable[Silence], label: str | Iterable[str], alert_id: int | None, now: datetime) -> bool:
+    """Whether any active silence matches an alert with id ``alert_id`` named ``label`` (``投诉 类别=物流``)
+    — or by any of several labels: an overall spike is also known by the series that drive it, so
+    ``/静默 投诉 类别=物流`` mutes the 投诉 alert that 物流 complaints explain."""
+    labels = [label] if isinstance(label, str) else list(label)
     for s in silences:
         if now >= s.until:
             continue
         if s.alert_id is not None and s.alert_id == alert_id:
             return True
-        if s.matcher and label.startswith(s.matcher):
+        if s.matcher and any(name.startswith(s.matcher) for name in labels):
             return True
     return False
 

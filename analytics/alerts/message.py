@@ -28,7 +28,8 @@ def _breach_line(b: Breach) -> str:
     return f"近 {b.window_minutes} 分钟 {b.observed:g} 件，预期 {b.expected:.1f} 件（{ratio}）"
 
 
-def _lasted(seconds: float) -> str:
+def lasted_text(seconds: float) -> str:
+    """``23分钟``, ``1小时50分``: how long an alert lasted, as its messages say it."""
     minutes = int(seconds // 60)
     return f"{minutes // 60}小时{minutes % 60}分" if minutes >= 60 else f"{minutes}分钟"
 
@@ -81,7 +82,7 @@ def firing_text(state: AlertState, tops: dict[str, list[tuple[str, float]]], exa
     lines = [f"{head}{ident}：{state.lead.series.label()} 激增",
              f"{_breach_line(current if reminder and current else state.lead)}，自 {since:%m-%d %H:%M} 起"]
     if reminder and now is not None:
-        lines.append(f"已持续 {_lasted(state.lasted(now))}；峰值 {_breach_line(state.peak)}")
+        lines.append(f"已持续 {lasted_text(state.lasted(now))}；峰值 {_breach_line(state.peak)}")
     if claimed_by:
         lines.append(f"处理人：{claimed_by}")
     parts = []
@@ -105,7 +106,7 @@ def resolved_text(state: AlertState, now: datetime, tz: tzinfo, *, alert_id: int
     ident = f" #{alert_id}" if alert_id is not None else ""
     start, end = state.started_at.astimezone(tz), (state.normal_since or now).astimezone(tz)
     return "\n".join([f"✅ 已恢复{ident}：{state.lead.series.label()}",
-                      f"持续 {_lasted(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
+                      f"持续 {lasted_text(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
                       f"峰值 {_breach_line(state.peak)}（{state.peak_at.astimezone(tz):%H:%M}）",
                       f"已连续 {int((now - (state.normal_since or now)).total_seconds() // 60)} 分钟回到正常水平。"])
 
@@ -127,7 +128,7 @@ def rule_firing_text(state: AlertState, rule: Rule, share: bool, tz: tzinfo, *, 
              f"{rule.metric} {rule.window} {_rule_value(state.lead.observed, share)}，"
              f"{_BELOW.get(rule.comparison, rule.comparison)} {_rule_value(rule.value, share)}，自 {since:%m-%d %H:%M} 起"]
     if reminder and now is not None:
-        lines.append(f"已持续 {_lasted(state.lasted(now))}；最差 {_rule_value(state.peak.observed, share)}")
+        lines.append(f"已持续 {lasted_text(state.lasted(now))}；最差 {_rule_value(state.peak.observed, share)}")
     if claimed_by:
         lines.append(f"处理人：{claimed_by}")
     filters = " ".join(f"{k}={v}" for k, v in rule.filters.items())
@@ -141,7 +142,7 @@ def rule_resolved_text(state: AlertState, rule: Rule, share: bool, now: datetime
     ident = f" #{alert_id}" if alert_id is not None else ""
     start, end = state.started_at.astimezone(tz), (state.normal_since or now).astimezone(tz)
     return "\n".join([f"✅ 已恢复{ident}：{rule.name}",
-                      f"持续 {_lasted(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
+                      f"持续 {lasted_text(state.lasted(now))}（{start:%m-%d %H:%M}–{end:%H:%M}），"
                       f"最差 {rule.metric} {_rule_value(state.peak.observed, share)}"
                       f"（{state.peak_at.astimezone(tz):%H:%M}）",
                       f"已连续 {int((now - (state.normal_since or now)).total_seconds() // 60)} 分钟回到正常水平。"])

@@ -175,8 +175,9 @@ class AlertJob:
             before = state_from_json(record.state) if record is not None and record.state else None
             signal = signals.get(key) or Signal(key, now, False)  # a rule removed from the config: it recovers
             lead = before.lead if before is not None else signal.lead
-            label = lead.series.label() if lead is not None else key
-            muted = silenced(silences, label, record.id if record is not None else None, now)
+            parts = (*(signal.parts if signal.breaching else ()), *(before.parts if before is not None else ()))
+            labels = [lead.series.label() if lead is not None else key, *(b.series.label() for b in parts)]
+            muted = silenced(silences, labels, record.id if record is not None else None, now)
             decision = decide(before, signal, now, self.lifecycle, muted)
             if decision.reason is Reason.QUIET and record is None:
                 continue

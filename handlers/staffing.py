@@ -43,10 +43,20 @@ async def handle(ctx: CommandContext) -> Reply:
     except StaffingError as exc:
         raise CommandError(str(exc)) from None
     lines = plan_text(plan, label)
-    matrix = [[h.needed for h in day] for day in plan.day_rows()]
-    path = await charts.render(charts.heatmap, matrix, title="需要的客服人数 · 日期×小时", path=chart_path(ctx, "staffing"),
-                               subtitle=f"{label} · {target_line(plan)}", row_labels=day_labels(plan))
+    matrix, rows, title = chart_data(plan)
+    path = await charts.render(charts.heatmap, matrix, title=title, path=chart_path(ctx, "staffing"),
+                               subtitle=f"{label} · {target_line(plan)}", row_labels=rows)
     return Reply("\n".join(lines), title="排班", charts=[Chart(path, f"排班热力图 {label}")])
+
+
+def chart_data(plan: Plan) -> tuple[list[list[float]], list[str], str]:
+    """Days × hours of agents needed; one day with a roster: the needed row over the scheduled row."""
+    days = plan.day_rows()
+    if len(days) == 1 and plan.has_roster:
+        day = days[0]
+        return ([[h.needed for h in day], [round(h.scheduled or 0, 1) for h in day]],
+                [f"{day_label(day)} 需要", "已排班"], "需要 vs 已排班的客服人数 · 小时")
+    return [[h.needed for h in day] for day in days], day_labels(plan), "需要的客服人数 · 日期×小时"
 
 
 def day_label(day_hours: list[HourPlan]) -> str:
@@ -106,7 +116,8 @@ def _summary(day: list[HourPlan]) -> str:
 def plan_text(plan: Plan, label: str) -> list[str]:
     days = plan.day_rows()
     peak = max(plan.hours, key=lambda h: (h.needed, h.forecast))
-    head = f"**排班 {label}：高峰 {day_label_of(peak)} {peak.start:%H}时 需要 {peak.needed} 名客服**"
+    head = (f"**排班 {label}：最多需要 {peak.needed} 名客服，会话高峰 {day_label_of(peak)} {peak.start:%H}时"
+            f"（约 {fmt_int(peak.forecast)} 个）**")
     lines = [head, *basis_lines(plan)]
     if not plan.has_roster:
         lines.append("（没有导入这段时间的排班表，只列需要的人数；导入：csbot import roster 排班.csv）")

@@ -124,14 +124,14 @@ async def test_command_tomorrow(demo_db, tmp_path):
     reply = await bot.ask("/排班 明天")
     assert reply.ok, reply.text
     lines = reply.text.splitlines()
-    assert lines[0].startswith("**排班 明天：高峰 11-26 周四")
+    assert lines[0].startswith("**排班 明天：最多需要 ") and "会话高峰 11-26 周四" in lines[0]
     hours = [ln for ln in lines if ln[:2].isdigit() and "时  预测" in ln]
     assert 20 <= len(hours) <= 24
     assert "没有导入这段时间的排班表" in reply.text
     assert reply.charts and reply.charts[0].path.exists()
     plan = staffing.build(demo_db, NOW, date(2026, 11, 26), 1, Params(), TZ)
     peak = max(plan.hours, key=lambda h: (h.needed, h.forecast))
-    assert f"{peak.start:%H}时 需要 {peak.needed} 名客服" in lines[0]
+    assert f"最多需要 {peak.needed} 名客服" in lines[0] and f"{peak.start:%H}时" in lines[0]
 
 
 async def test_command_next_week_with_a_roster(demo_db, tmp_path):

@@ -57,6 +57,14 @@ def _minutes(start: datetime, end: datetime):  # noqa: ANN202
         now += timedelta(minutes=1)
 
 
+def _first_send(job: AlertJob, steps: list[datetime]) -> int:
+    """Step ``job`` through ``steps`` until it queues a message; the index of that step."""
+    for i, now in enumerate(steps):
+        if job.evaluate(now).startswith("sent"):
+            return i
+    raise AssertionError("no alert was sent")
+
+
 def _sent(engine) -> list[OutboxMessage]:  # noqa: ANN001
     with Session(engine) as session:
         found = list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
@@ -103,9 +111,7 @@ def test_a_restart_while_firing_neither_forgets_nor_resends(shop, tmp_path):
     settings = _settings(tmp_path, reminder_minutes=600)
     first = _job(settings, engine, "replica-a")
     steps = list(_minutes(BEFORE, AFTER))
-    for i, now in enumerate(steps):
-        if first.evaluate(now).startswith("sent"):
-            break
+    i = _first_send(first, steps)
     assert [r.status for r in store.open_alerts(engine)] == [store.FIRING]
     restarted = _job(settings, engine, "replica-a")  # same replica id, nothing in memory
     for now in steps[i + 1:]:
@@ -121,7 +127,7 @@ def test_two_replicas_send_each_message_once(shop, tmp_path):
     outcomes = []
     for now in _minutes(BEFORE, AFTER):
         results: list[str] = []
-        threads = [threading.Thread(target=lambda j=j: results.append(j.evaluate(now, forced=True))) for j in (a, b)]
+        threads = [threading.Thread(target=lambda j=j, now=now, out=results: out.append(j.evaluate(now, forced=True))) for j in (a, b)]
         for t in threads:
             t.start()
         for t in threads:
@@ -185,9 +191,7 @@ async def test_chat_commands(shop, tmp_path):
     settings = _settings(tmp_path, reminder_minutes=30)
     job = _job(settings, engine)
     steps = list(_minutes(BEFORE, AFTER))
-    for i, now in enumerate(steps):
-        if job.evaluate(now).startswith("sent"):
-            break
+    i = _first_send(job, steps)
     (record,) = store.open_alerts(engine)
     clock = {"now": steps[i]}
     access = AccessPolicy(AccessSettings(admins=["lead"], user_rate_per_minute=0), engine)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from analytics.demo import dialog, timeline
+from analytics.demo import dialog, manner, timeline
 from analytics.demo import topics as T
 from analytics.demo.orders import PICK_CHANNEL, PICK_PRODUCT, Customers, OrderInfo
 from analytics.demo.phrases import CITIES, Weighted, body, pick, tracking_number
@@ -151,7 +151,7 @@ def plan_chat(rng: random.Random, start: datetime, d: date, promo: date, recent:
     rated = rng.random() < _CHANNEL_BY_NAME[channel].rating_share
     rating = _rating(rng, agent, frt, facts.resolved, topic, facts.transferred) if rated else None
     customer_id = order.customer_id if order else customers.pick()
-    script = dialog.build(rng, facts, frt=frt, pace=agent.speed * 1.2, shop=facts.shop)
+    script = manner.apply(agent.name, start, dialog.build(rng, facts, frt=frt, pace=agent.speed * 1.2, shop=facts.shop))
     return ChatPlan(start=start, agent=agent, channel=channel, shop=facts.shop, customer_id=customer_id, facts=facts,
                     frt=frt, rating=rating, script=script)
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot import digest_cli, qa_cli, staffing_cli, why_cli
+from bot import digest_cli, faq_cli, qa_cli, staffing_cli, why_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     why_cli.add_parser(sub)
     staffing_cli.add_parser(sub)
     qa_cli.add_parser(sub)
+    faq_cli.add_parser(sub)
     return p
 
 
@@ -234,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             return staffing_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "qa":
             return qa_cli.run(settings, args, _open, _make_bot)
+        if args.cmd == "faq":
+            return faq_cli.run(settings, args, _make_bot)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

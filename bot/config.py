@@ -260,6 +260,20 @@ class AlertSettings(Section):
         return sorted(set(value))
 
 
+class FaqSettings(Section):
+    """/知识库, ``csbot faq`` and the 周报's 新知识库建议: repeated customer questions → KB / auto-reply entries."""
+
+    days: int = Field(default=30, ge=1, le=365)  # the window (近N天), compared with the N days before
+    min_questions: int = Field(default=10, ge=2)  # a cluster asked fewer times in the window is not proposed
+    top_n: int = Field(default=10, ge=1, le=50)  # suggestions listed by /知识库 (and 5 at most in the 周报)
+    regrow_factor: float = Field(default=2.0, gt=1)  # a dismissed one returns when its count reaches × this
+    weekly_push: bool = True  # the 周报 carries a 新知识库建议 section
+    refresh_minutes: int = Field(default=60, ge=0)  # /知识库 reuses a run younger than this (0 = always rerun)
+    quick_similarity: float = Field(default=0.4, ge=0, le=1)  # 快捷回复: agents' replies at least this similar …
+    quick_max_chars: int = Field(default=60, ge=1)  # … and the median reply at most this long
+    review_bad_share: float = Field(default=0.3, gt=0, le=1)  # covered by the KB but this share ends badly: 答案需复查
+
+
 class StaffingEventSettings(Section):
     """One promotion day: ``[[staffing.events]]`` (or ``events = [{ date = "2026-11-11", factor = 3 }]``)."""
 
@@ -332,6 +346,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    faq: FaqSettings = Field(default_factory=FaqSettings)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -34,19 +34,30 @@ class Chart:
     title: str
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a reply (an export). The console and ``csbot ask`` print its path; on chat
+    platforms the command puts a signed, expiring download link in the text (``Services.extra["publish_file"]``)."""
+
+    path: Path
+    title: str
+
+
 @dataclass
 class Reply:
-    """A platform-neutral answer: plain text with light markdown (``**bold**``), plus charts."""
+    """A platform-neutral answer: plain text with light markdown (``**bold**``), plus charts and files."""
 
     text: str
     title: str | None = None
     charts: list[Chart] = field(default_factory=list)
     ok: bool = True
+    files: list[Attachment] = field(default_factory=list)
 
     def render_text(self) -> str:
         """The reply as plain text (console, text-only platforms)."""
         lines = [self.text]
         lines.extend(f"[图表] {c.title}: {c.path}" for c in self.charts)
+        lines.extend(f"[文件] {f.title}: {f.path}" for f in self.files)
         return "\n".join(lines)
 
 

@@ -85,10 +85,10 @@ def test_secrets_are_not_printed(tmp_path):
 
 
 def test_a_section_that_is_not_built_is_an_unknown_key(tmp_path):
-    """[faq] comes with /知识库; until then a file that sets it is told so, not silently accepted."""
+    """A section the settings model does not have (a typo of [faq]) is told so, not silently accepted."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[faq]\ndays = 30\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown key 'faq"):
+    cfg.write_text("[fqa]\ndays = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key 'fqa"):
         load_settings(cfg)
 
 

@@ -124,7 +124,7 @@ def _aware(value: datetime) -> datetime:
 def services_for(settings: Settings, engine: Engine) -> Services:
     """What ``digest_reply`` needs, as the chat bot has it (same chart folder, same agent minimum)."""
     return Services(engine=engine, tz=settings.tz, chart_dir=Path(settings.general.data_dir) / "charts",
-                    min_agent_n=settings.metrics.min_agent_n)
+                    min_agent_n=settings.metrics.min_agent_n, extra={"faq": settings.faq.model_dump()})
 
 
 def _listed(entries: list[str], destination: Destination) -> bool:

@@ -84,6 +84,29 @@ def _complaint_series(category: str, channel: str, product: str) -> Iterable[Ser
             yield SeriesKey(COMPLAINTS, dim, value)
 
 
+def _add_complaints(counts: Counts, rows: list, first: int, bins: int) -> None:
+    """Hour rows (bucket, category, channel, product, n) into every complaint series, vectorised: five
+    weeks are ~40k rows at 5M conversations a year, too many for a loop of dict updates per row."""
+    if not rows:
+        return
+    index = np.fromiter((epoch_hour(_aware(r[0])) - first for r in rows), dtype=np.int64, count=len(rows))
+    weight = np.fromiter((r[4] or 0 for r in rows), dtype=float, count=len(rows))
+    keep = (index >= 0) & (index < bins)
+    index, weight = index[keep], weight[keep]
+    overall = SeriesKey(COMPLAINTS)
+    counts.events[overall] = counts.row(counts.events, overall) + np.bincount(index, weight, minlength=bins)[:bins]
+    for d, dim in enumerate(COMPLAINT_DIMS, start=1):
+        values = np.array([r[d] or "" for r in rows], dtype=object)[keep]
+        names, codes = np.unique(values.astype(str), return_inverse=True)
+        for code, name in enumerate(names):
+            if not name:
+                continue
+            mask = codes == code
+            series = SeriesKey(COMPLAINTS, dim, str(name))
+            counts.events[series] = counts.row(counts.events, series) + np.bincount(
+                index[mask], weight[mask], minlength=bins)[:bins]
+
+
 def read_hours(conn: Connection, start: datetime, end: datetime, families: Iterable[str]) -> Counts | None:
     """Whole UTC hours of [start, end) from the rollups; None while the conversation or complaint rollup
     is not ready (the negative-message family is left out while its rollup is not)."""
@@ -103,10 +126,7 @@ def read_hours(conn: Connection, start: datetime, end: datetime, families: Itera
         rows = rollups.hour_rows(conn, "complaints", COMPLAINT_DIMS, start, end)
         if rows is None:
             return None
-        for bucket, category, channel, product, n in rows:
-            i = epoch_hour(_aware(bucket)) - first
-            for series in _complaint_series(category, channel, product):
-                _add(counts.events, series, bins, i, n or 0)
+        _add_complaints(counts, rows, first, bins)
     rows = rollups.hour_rows(conn, "messages", (), start, end, ("n", "neg")) if NEGATIVE in families else None
     if rows is not None:  # no sentiment rollup yet: the family is left out, not the whole check
         for bucket, n, neg in rows:

@@ -122,8 +122,9 @@ class AlertJob:
         return outcome
 
     def data_changed(self) -> None:
-        """After an import that may have reached back in time: re-read the baseline hours next check."""
-        self.cache.clear()
+        """New rows landed (an event-API batch). Nothing to drop: every check re-reads the last whole
+        hours (where new rows land) and the minutes of its windows, and all hours every ``max_age``, so a
+        poke costs what a scheduled check does, not a cold read of five weeks."""
 
     # ------------------------------------------------------------------ one evaluation (blocking)
 

@@ -4,7 +4,7 @@ It always recomputes (the chat reuses a run younger than ``[faq] refresh_minutes
 the ids it prints are the ones ``/知识库 N`` shows. Without ``--json`` stdout gets the ``/知识库`` list; with
 ``--json`` one document and nothing else::
 
-    {"window": {"label", "start", "end", "prev_start"}, "computed_at", "questions", "current_questions",
+    {"window": {"label", "start", "end", "prev_start", "prev_end"}, "computed_at", "questions", "current_questions",
      "clusters", "qualified", "covered", "suggestions": [{"id", "question", "kind", "status", "category",
      "questions", "customers", "previous", "growth", "bad_share", "phrasings", "answer", "answer_basis",
      "consistency", "median_chars", "covered_by"}, …]}

@@ -73,8 +73,8 @@ class FaqOptions:
 def refresh_now(services: Services, now: datetime, opts: FaqOptions, progress: Any = None) -> ledger.Run:
     """Recompute (blocking: run it in a thread) for the last ``[faq] days`` days."""
     window = resolve_window(f"近{opts.days}天", now)
-    return ledger.refresh(services.engine, window.start, window.end, window.prev_start, window.describe(), now,
-                          opts.params, progress)
+    return ledger.refresh(services.engine, window.start, window.end, window.prev_start, window.prev_end,
+                          window.describe(), now, opts.params, progress)
 
 
 def fresh_run(services: Services, now: datetime, opts: FaqOptions) -> ledger.Run:

@@ -46,7 +46,7 @@ class DecisionError(ValueError):
 class Run:
     """What one refresh measured (for the list's header and ``csbot faq --json``)."""
 
-    window: dict  # label, start, end, prev_start (ISO)
+    window: dict  # label, start, end, prev_start, prev_end (ISO)
     computed_at: str
     questions: int
     current_questions: int
@@ -140,13 +140,15 @@ def last_run(engine: Engine) -> Run | None:
         return Run(**row.computed) if row is not None and row.computed else None
 
 
-def refresh(engine: Engine, start: datetime, end: datetime, prev_start: datetime, label: str, now: datetime,
-            params: Params = Params(), progress: Progress | None = None) -> Run:
-    """Recompute the suggestions for ``[start, end)`` and store them with the new cluster state."""
+def refresh(engine: Engine, start: datetime, end: datetime, prev_start: datetime, prev_end: datetime, label: str,
+            now: datetime, params: Params = Params(), progress: Progress | None = None) -> Run:
+    """Recompute the suggestions for ``[start, end)`` (against ``[prev_start, prev_end)``) and store them with
+    the new cluster state."""
     state = load_state(engine)
     with engine.connect() as conn:
-        result = suggest(conn, start, end, prev_start, params, state=state, progress=progress)
-    window = {"label": label, "start": start.isoformat(), "end": end.isoformat(), "prev_start": prev_start.isoformat()}
+        result = suggest(conn, start, end, prev_start, prev_end, params, state=state, progress=progress)
+    window = {"label": label, "start": start.isoformat(), "end": end.isoformat(), "prev_start": prev_start.isoformat(),
+              "prev_end": prev_end.isoformat()}
     run = Run(window, now.astimezone(UTC).isoformat(), result.questions, result.current_questions, result.clusters,
               len(result.suggestions), len(result.covered), result.fitted)
     for attempt in range(2):  # two refreshes at once may both insert a new cluster's row: the second retries

@@ -1,7 +1,8 @@
 """Ranked knowledge-base / auto-reply suggestions from the questions customers keep asking. Pure.
 
 :func:`suggest` reads, through the ``Connection`` it is given, the customer and agent messages of a window
-``[start, end)`` and of the period of equal length before it, with their conversations' outcome:
+``[start, end)`` and of its comparison period ``[prev_start, prev_end)`` (equal length: ``近30天``'s 30 days
+before, a to-date window's same elapsed span), with their conversations' outcome:
 
 1. every customer message is run through :func:`analytics.faq.extract.extract`; a question's **reply**
    is the first agent message after it in the same conversation;
@@ -123,14 +124,16 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
 
-def read_questions(conn: Connection, prev_start: datetime, start: datetime, end: datetime) -> list[Asked]:
-    """The customer questions of ``[prev_start, end)`` with the agent reply that followed each."""
+def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, start: datetime,
+                   end: datetime) -> list[Asked]:
+    """The customer questions of ``[prev_start, prev_end)`` and ``[start, end)`` with the agent reply that
+    followed each (a reply may come after the period's end: it is read up to ``end``)."""
     m, c = Message.__table__.c, Conversation.__table__.c
     stmt = (select(m.conversation_id, m.sender, m.text, m.sent_at, c.customer_id, c.resolved, c.rating)
             .select_from(Message.__table__.outerjoin(Conversation.__table__, c.conversation_id == m.conversation_id))
             .where(and_(m.sent_at >= _utc(prev_start), m.sent_at < _utc(end), m.sender.in_(("customer", "agent"))))
             .order_by(m.conversation_id, m.sent_at, m.message_id))
-    start_utc = _utc(start)
+    start_utc, prev_end_utc = _utc(start), _utc(prev_end)
     # Customers and agents repeat themselves word for word: each distinct text is extracted and masked once.
     seen_q: dict[str, tuple[str | None, str]] = {}
     seen_r: dict[str, str | None] = {}
@@ -149,6 +152,9 @@ def read_questions(conn: Connection, prev_start: datetime, start: datetime, end:
             out += [Asked(reply=reply, **p) for p in pending]
             pending = []
             continue
+        sent = row.sent_at if row.sent_at.tzinfo else row.sent_at.replace(tzinfo=UTC)
+        if prev_end_utc <= sent < start_utc:
+            continue  # between the two periods (a to-date window's comparison span ends earlier)
         text = row.text or ""
         if text not in seen_q:
             found = extract(text)
@@ -156,7 +162,6 @@ def read_questions(conn: Connection, prev_start: datetime, start: datetime, end:
         question, masked = seen_q[text]
         if question is None:
             continue
-        sent = row.sent_at if row.sent_at.tzinfo else row.sent_at.replace(tzinfo=UTC)
         pending.append({"question": question, "text": masked,
                         "conversation_id": row.conversation_id,
                         "customer": row.customer_id or f"conversation:{row.conversation_id}",
@@ -273,12 +278,12 @@ def _covering(kb: Sequence[tuple[str, str]], kb_labels: Sequence[int], qualified
     return out
 
 
-def suggest(conn: Connection, start: datetime, end: datetime, prev_start: datetime, params: Params = Params(),
-            *, state: dict | None = None, progress: Progress | None = None) -> Result:
-    """The suggestions for the window ``[start, end)`` (compared with ``[prev_start, start)``), see module docs."""
+def suggest(conn: Connection, start: datetime, end: datetime, prev_start: datetime, prev_end: datetime,
+            params: Params = Params(), *, state: dict | None = None, progress: Progress | None = None) -> Result:
+    """The suggestions for the window ``[start, end)`` (compared with ``[prev_start, prev_end)``), see module docs."""
     report = progress or (lambda stage, done, total: None)
     report("读取消息", 0, 3)
-    asked = read_questions(conn, prev_start, start, end)
+    asked = read_questions(conn, prev_start, prev_end, start, end)
     kb = read_kb(conn)
     report("聚类", 1, 3)
     # Knowledge-base questions are clustered with the customers' (normalised the same way): the cluster an

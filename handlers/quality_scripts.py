@@ -11,9 +11,9 @@ from analytics.qa.scripts import ClusterScripts, ReplyStats
 from handlers.base import CommandContext, Reply
 from handlers.format import fmt_int, fmt_pct, window_line
 
-MIN_JUDGED = 3  # a reply needs this many rated/resolved outcomes to be called better or worse
+MIN_JUDGED = 5  # a reply needs this many rated/resolved outcomes to be called better or worse
 CLIP = 48
-GROUPING = "问题按规范化后的文本分组（相同问法归为一类）"
+GROUPING = "问题按意思归类（与知识库建议同一套聚类）"
 
 
 def _clip(text: str) -> str:
@@ -33,10 +33,13 @@ def cluster_lines(i: int, c: ClusterScripts) -> list[str]:
         lines.append(f"   回复太分散，没有两种回复各有 {MIN_JUDGED} 次以上结果，暂不比较。")
         return lines
     ranked = sorted(judged, key=lambda r: (-(r.good_rate or 0), -r.judged, r.text))
-    best, worst = ranked[:2], ranked[-1]
-    lines += [_reply_line("✓ ", r) for r in best if r is not worst]
-    if (worst.good_rate or 0) < (best[0].good_rate or 0):
-        lines.append(_reply_line("✗ ", worst))
+    worst = ranked[-1]
+    best = [r for r in ranked[:2] if (r.good_rate or 0) > (worst.good_rate or 0)]
+    if not best:
+        lines.append(f"   常用回复的结果没有差别（都是 {fmt_pct(worst.good_rate, 0)}）。")
+        return lines
+    lines += [_reply_line("✓ ", r) for r in best]
+    lines.append(_reply_line("✗ ", worst))
     return lines
 
 

@@ -191,3 +191,14 @@ def test_impolite_on_heldout_lines() -> None:
     assert precision >= 0.9
     assert recall >= 0.5
     assert by_model > by_lexicon
+
+
+def test_replies_that_differ_in_a_city_or_carrier_are_one_script() -> None:
+    from analytics.qa.scripts import _reply_groups
+
+    replies = ["您的快递是顺丰，单号[运单号]，目前在武汉，预计明后天送到", "付款后48小时内发出，16点前付款的当天就发",
+               "您的快递是韵达，单号[单号]，目前在西安，预计明后天送到", "一般付款后48小时内发货，预售的按页面时间发",
+               "您的快递是顺丰，单号[运单号]，目前在武汉，预计明后天送到"]
+    keys = _reply_groups(replies)
+    assert keys[0] == keys[2] == keys[4] == replies[0]  # the most used text names the group
+    assert len({keys[0], keys[1], keys[3]}) == 3

@@ -175,3 +175,19 @@ def test_cli_json(planted: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert set(doc["agents"]["粗鲁"]["flags"]) == set(qa.RULES)
     assert doc["flagged"] and all(set(x) == {"conversation_id", "agent", "rules"} for x in doc["flagged"])
     assert all(x["rules"] == ["impolite"] for x in doc["flagged"])
+
+
+def test_scripts_count_every_reply_once(planted: Engine) -> None:
+    from analytics.qa.scripts import scripts
+
+    convs, _ = world()
+    n, found = scripts(planted, *WEEK)
+    assert n == len(convs)  # every planted chat opens with a question and gets an answer
+    assert found and sum(c.conversations for c in found) <= n
+    for c in found:
+        assert sum(r.uses for r in c.replies) == c.conversations
+        assert sum(r.judged for r in c.replies) == c.judged
+        assert sum(r.good for r in c.replies) == c.good
+    # 未解决's chats are rated 3 and unresolved, everyone else's 5 and resolved: the loop over the rows
+    good = sum(1 for x in convs if x["resolved"] and x["rating"] >= 4)
+    assert sum(c.good for c in found) <= good

@@ -1,9 +1,11 @@
 """话术 that work (陪练 material): for the most frequent question clusters, which agent replies are followed
 by a good rating and a resolution, and which are not.
 
-A conversation's question is its first customer line that asks something; its reply is the first agent
-line after it. Questions are grouped into clusters, replies inside a cluster by their normalised text
-(greetings, particles and emoticons stripped, personal data masked), and each reply counted by what
+A conversation's question is its first customer line that asks something (``analytics.faq.extract``); its
+reply is the first agent line after it. Questions are clustered as paraphrases (``analytics.faq.cluster``,
+the FAQ mining's clustering), replies inside a cluster by their normalised text
+(greetings, particles and emoticons stripped, personal data masked), replies that differ only in a city,
+a carrier or a tracking number merged (:func:`_reply_groups`), and each reply counted by what
 followed: **good** = rated 4–5 and not marked unresolved; **not good** = rated 1–3 or marked unresolved;
 conversations with neither a rating nor resolved = false are left out of the rates. See docs/qa.md.
 """
@@ -22,6 +24,7 @@ from analytics.store.models import Conversation, Message
 
 CONV, MSG = Conversation.__table__, Message.__table__
 MAX_CONVERSATIONS = 20_000  # the latest conversations of the window that are read
+REPLY_SIMILARITY = 0.5
 _CHUNK = 500
 
 _LEAD = re.compile(r"^(?:亲亲|亲爱的|亲|您好呀|您好|你好|在吗|在的|请问|客服|麻烦问一下|hello|hi)[，,。！!~～\s]*", re.IGNORECASE)
@@ -42,20 +45,17 @@ def normalise(text: str) -> str:
     return _PUNCT.sub("，", out).strip("，")
 
 
-def group_by_text(questions: Sequence[str]) -> list[int]:
-    """A label per question: equal normalised texts share a label (−1 for an empty one)."""
-    labels: dict[str, int] = {}
-    out = []
-    for q in questions:
-        key = normalise(q)
-        out.append(labels.setdefault(key, len(labels)) if key else -1)
-    return out
+def _faq_cluster(questions: Sequence[str]) -> list[int]:
+    from analytics.faq import cluster
+
+    return cluster(questions)
 
 
 def _is_question(text: str) -> str | None:
-    """The question in a customer line, or None for a greeting or an acknowledgement."""
-    norm = normalise(text)
-    return norm if sum(1 for ch in norm if "\u4e00" <= ch <= "\u9fff") >= 3 else None
+    """The normalised question in a customer line, or None for a greeting or an acknowledgement."""
+    from analytics.faq import extract
+
+    return extract(text)
 
 
 @dataclass
@@ -122,12 +122,38 @@ def _pairs(engine: Engine, start: datetime, end: datetime, limit: int) -> list[_
     return out
 
 
+def _bigrams(text: str) -> frozenset[str]:
+    from analytics.faq import normalize
+
+    norm = normalize(text)
+    return frozenset(norm[i:i + 2] for i in range(len(norm) - 1)) or frozenset({norm})
+
+
+def _reply_groups(replies: list[str], similarity: float = REPLY_SIMILARITY) -> list[str]:
+    """A group key per reply: replies whose character bigrams (after the FAQ normalisation, which turns
+    numbers into placeholders) overlap by at least ``similarity`` (Jaccard) join the most used reply they
+    resemble — 您的快递是中通…目前在西安 and 您的快递是圆通…目前在郑州 are one 话术, 付款后48小时内发出 and
+    一般付款后48小时内发货，预售的按页面时间发 are two."""
+    leaders: list[tuple[str, frozenset[str]]] = []
+    key_of: dict[str, str] = {}
+    for reply, _ in Counter(replies).most_common():
+        grams = _bigrams(reply)
+        for leader, lgrams in leaders:
+            if len(grams & lgrams) >= similarity * len(grams | lgrams):
+                key_of[reply] = leader
+                break
+        else:
+            leaders.append((reply, grams))
+            key_of[reply] = reply
+    return [key_of[r] for r in replies]
+
+
 def scripts(engine: Engine, start: datetime, end: datetime, *, clusters: int = 5, replies: int = 50,
-            cluster_fn: Callable[[Sequence[str]], list[int]] = group_by_text,
+            cluster_fn: Callable[[Sequence[str]], list[int]] = _faq_cluster,
             limit: int = MAX_CONVERSATIONS) -> tuple[int, list[ClusterScripts]]:
     """(conversations read, the ``clusters`` largest question clusters with their ``replies`` most used replies).
 
-    ``cluster_fn`` labels the questions (−1 = no cluster)."""
+    ``cluster_fn`` labels the questions (−1 = no cluster; default the FAQ clustering)."""
     pairs = _pairs(engine, start, end, limit)
     labels = cluster_fn([p.question for p in pairs]) if pairs else []
     members: dict[int, list[_Pair]] = {}
@@ -137,9 +163,10 @@ def scripts(engine: Engine, start: datetime, end: datetime, *, clusters: int = 5
     ranked = sorted(members.values(), key=lambda m: -len(m))[:clusters]
     out = []
     for group in ranked:
+        keys = _reply_groups([p.reply for p in group])
         stats: dict[str, ReplyStats] = {}
-        for p in group:
-            s = stats.setdefault(p.reply, ReplyStats(p.reply))
+        for p, key in zip(group, keys, strict=True):
+            s = stats.setdefault(key, ReplyStats(key))
             s.uses += 1
             if p.good is not None:
                 s.judged += 1

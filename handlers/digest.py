@@ -16,8 +16,9 @@ from analytics import charts, digests
 from analytics.digests import DAILY, KINDS, WEEKLY, Digest, DigestError, DigestUnavailable
 from analytics.metrics import FILTER_ALIASES, FILTER_KEYS, METRICS
 from analytics.periods import Window
-from handlers import digest_text
+from handlers import digest_text, knowledge
 from handlers.base import Chart, CommandContext, CommandError, Reply, Services
+from handlers.staffing import staffing_section
 
 __all__ = ["DigestUnavailable", "digest_reply", "handle_command", "normalize_filters"]
 
@@ -71,7 +72,12 @@ async def digest_reply(services: Services, kind: str, *, now: datetime, day: dat
     if digest.empty:
         yesterday = period.first == digests.default_day(kind, now, services.tz)
         return Reply(digest_text.empty_text(digest, yesterday), title=digest_text.title(digest))
-    return Reply(digest_text.text(digest), title=digest_text.title(digest), charts=[await _chart(services, digest)])
+    body = digest_text.text(digest)
+    if kind == WEEKLY and digests.STAFFING in chosen:  # opt-in: the coming week's staffing plan
+        body += "".join(f"\n{line}" for line in await staffing_section(services, now, period.first + timedelta(days=7)))
+    if kind == WEEKLY:  # [faq] weekly_push: the questions that became suggestions this week
+        body += "".join(f"\n{line}" for line in await knowledge.weekly_section(services, now))
+    return Reply(body, title=digest_text.title(digest), charts=[await _chart(services, digest)])
 
 
 async def _chart(services: Services, digest: Digest) -> Chart:

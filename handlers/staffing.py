@@ -8,11 +8,12 @@ Settings come from ``[staffing]`` as plain data (``services.extra["staffing_conf
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timedelta
 
 from analytics import charts, staffing
 from analytics.charts import WEEKDAYS
 from analytics.staffing import HourPlan, Params, Plan, StaffingError
-from handlers.base import Chart, CommandContext, CommandError, CommandSpec, Reply
+from handlers.base import Chart, CommandContext, CommandError, CommandSpec, Reply, Services
 from handlers.charting import chart_path
 from handlers.format import fmt_int
 
@@ -100,7 +101,7 @@ def basis_lines(plan: Plan) -> list[str]:
     return lines + plan.notes
 
 
-def _summary(day: list[HourPlan]) -> str:
+def _summary(day: list[HourPlan], roster: bool = False) -> str:
     peak = max(day, key=lambda h: (h.needed, h.forecast))
     total = sum(h.forecast for h in day)
     hours_needed = sum(h.needed for h in day)
@@ -110,6 +111,8 @@ def _summary(day: list[HourPlan]) -> str:
         scheduled = sum(h.scheduled or 0 for h in day)
         short = sum(1 for h in day if (h.gap or 0) < -0.05)
         text += f"，排班 {_people(scheduled)} 人·小时" + (f"，{short} 个小时缺人" if short else "，每小时都够")
+    elif roster:
+        text += "，未导入当天的排班"
     return text + (f"（{day[0].event}）" if day[0].event else "")
 
 
@@ -122,11 +125,11 @@ def plan_text(plan: Plan, label: str) -> list[str]:
     if not plan.has_roster:
         lines.append("（没有导入这段时间的排班表，只列需要的人数；导入：csbot import roster 排班.csv）")
     if len(days) == 1:
-        lines.append(_summary(days[0]))
+        lines.append(_summary(days[0], plan.has_roster))
         lines += [f"{h.start:%H}时  预测 {fmt_int(h.forecast)} 个 · 需 {h.needed} 人{_gap(h)}"
                   for h in days[0] if h.forecast >= 0.5 or h.needed or (h.scheduled or 0) > 0]
     else:
-        lines += [_summary(day) for day in days]
+        lines += [_summary(day, plan.has_roster) for day in days]
         short = sorted((h for h in plan.hours if (h.gap or 0) < -0.05), key=lambda h: h.gap or 0)[:5]
         if short:
             lines.append("缺人最多的时段：" + "，".join(f"{day_label_of(h)} {h.start:%H}时 缺 {_people(-(h.gap or 0))} 人"
@@ -136,3 +139,20 @@ def plan_text(plan: Plan, label: str) -> list[str]:
 
 def day_label_of(h: HourPlan) -> str:
     return f"{h.start:%m-%d} {WEEKDAYS[h.start.weekday()]}"
+
+
+async def staffing_section(services: Services, now: datetime, first: date) -> list[str]:
+    """The 周报's opt-in 排班 block: one line per day of the week from ``first`` (from today when it has
+    begun), or one line saying why there is none."""
+    today = now.astimezone(services.tz).date()
+    start = max(first, today)
+    n_days = (first + timedelta(days=7) - start).days
+    if n_days <= 0:
+        return []  # that week is over: a plan for the past is no plan
+    params = Params.from_config(services.extra.get("staffing_config"))
+    try:
+        plan = await asyncio.to_thread(staffing.build, services.engine, now, start, n_days, params, services.tz)
+    except StaffingError as exc:
+        return [f"排班：{exc}"]
+    lines = [f"**排班 · {start:%m-%d} 起 {n_days} 天（{target_line(plan)}）**", *[_summary(d, plan.has_roster) for d in plan.day_rows()]]
+    return lines + ([] if plan.has_roster else ["（未导入这几天的排班表；/排班 下周 查看每小时）"])

@@ -79,7 +79,13 @@ def test_roster_import_and_counts(engine):
     expected = {h: (1 if 9 <= h < 18 else 0) + (0.5 if h == 9 else 1 if 10 <= h < 12 else 0) + (1 if h >= 22 else 0)
                 for h in range(24)}
     assert {h: counted[(day, h)] for h in range(24)} == pytest.approx(expected)
-    assert [counted[(day + timedelta(days=1), h)] for h in range(8)] == pytest.approx([1] * 6 + [0, 0])
+    # The night shift's hours after midnight belong to 11-27, a day the roster does not list: unknown, left out.
+    assert not any(key[0] != day for key in counted)
+    ingest_records(engine, "roster", [{"agent": "小李", "date": "2026-11-27", "start": "10:00", "end": "11:00"}], tz=TZ)
+    with engine.connect() as conn:
+        both = data.scheduled(conn, start, start + timedelta(days=2), TZ)
+    assert [both[(day + timedelta(days=1), h)] for h in range(8)] == pytest.approx([1] * 6 + [0, 0])
+    assert both[(day + timedelta(days=1), 10)] == pytest.approx(1)
 
 
 def test_plan_with_roster_and_promotion(engine):
@@ -170,3 +176,22 @@ def test_cli_json(tmp_path, monkeypatch, capsys):
     assert doc["hours"][0]["start"].startswith(tomorrow.isoformat())
     assert cli.main(["staffing", "--days", "40", "--json"]) == 2
     assert capsys.readouterr().out == ""
+
+
+async def test_weekly_digest_staffing_section_is_opt_in(demo_db, tmp_path):
+    from handlers.base import Services
+    from handlers.digest import digest_reply
+
+    services = Services(engine=demo_db, tz=TZ, chart_dir=tmp_path)
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # the 周报 of 11-16 – 11-22, sent on Monday
+    with_plan = await digest_reply(services, "周报", now=monday, sections=["指标", "排班"])
+    lines = with_plan.text.splitlines()
+    head = lines.index(next(ln for ln in lines if ln.startswith("**排班 · 11-23 起 7 天")))
+    assert [ln[:8] for ln in lines[head + 1:head + 8]] == [f"11-{d} {w}" for d, w in
+                                                          zip(range(23, 30), ("周一", "周二", "周三", "周四", "周五",
+                                                                              "周六", "周日"), strict=True)]
+    default = await digest_reply(services, "周报", now=monday)
+    assert "排班" not in default.text
+    daily = await digest_reply(services, "日报", now=monday, sections=["指标", "排班"])
+    assert "**排班" not in daily.text
+

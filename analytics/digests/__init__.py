@@ -27,6 +27,7 @@ from analytics.digests.model import (
     KPI_KEYS,
     RISING,
     SECTIONS,
+    STAFFING,
     TRENDS,
     WEEKLY,
     CategoryChange,
@@ -39,6 +40,6 @@ from analytics.digests.model import (
     parse_sections,
 )
 
-__all__ = ["AGENTS", "HISTORY_WEEKS", "ANOMALIES", "DAILY", "KINDS", "KPI_KEYS", "RISING", "SECTIONS", "TRENDS", "WEEKLY",
+__all__ = ["AGENTS", "HISTORY_WEEKS", "ANOMALIES", "DAILY", "KINDS", "KPI_KEYS", "RISING", "SECTIONS", "STAFFING", "TRENDS", "WEEKLY",
            "CategoryChange", "Digest", "DigestError", "DigestUnavailable", "Flag", "KpiRow", "Period", "build",
            "complaint_categories", "daily_period", "default_day", "parse_sections", "weekly_period"]

@@ -25,7 +25,11 @@ RISING = "投诉上升"
 AGENTS = "客服"
 TRENDS = "趋势"
 BLOCKS = (ANOMALIES, RISING, AGENTS, TRENDS)
-SECTIONS = tuple(METRICS[k].name for k in KPI_KEYS) + BLOCKS
+#: Opt-in blocks: only when a subscription names them (or 全部). 排班 = the 周报's staffing plan for the next week.
+STAFFING = "排班"
+OPTIONAL = (STAFFING,)
+DEFAULT_SECTIONS = tuple(METRICS[k].name for k in KPI_KEYS) + BLOCKS
+SECTIONS = DEFAULT_SECTIONS + OPTIONAL
 _SECTION_ALIASES = {"指标": tuple(METRICS[k].name for k in KPI_KEYS), "全部": SECTIONS,
                     "异常标记": (ANOMALIES,), "投诉原因": (RISING,), "上升原因": (RISING,),
                     "客服排行": (AGENTS,), "排行": (AGENTS,), "趋势": (TRENDS,)}
@@ -46,12 +50,13 @@ class DigestUnavailable(RuntimeError):
 
 
 def parse_sections(names: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
-    """Canonical section names in :data:`SECTIONS` order (all when ``names`` is empty or None).
+    """Canonical section names in :data:`SECTIONS` order (all but the opt-in :data:`OPTIONAL` ones when
+    ``names`` is empty or None).
 
     Accepts metric names and aliases (``csat``, ``满意率``) and the block names; raises
     :class:`DigestError` for anything else."""
     if not names:
-        return SECTIONS
+        return DEFAULT_SECTIONS
     chosen: set[str] = set()
     for raw in names:
         name = raw.strip()

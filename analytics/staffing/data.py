@@ -8,7 +8,7 @@ the last week's conversations, and the roster's shifts.
   last :data:`MEASURE_DAYS` days of raw conversations with an ``ended_at`` (at most the latest
   :data:`MEASURE_ROWS`), by the time index.
 - :func:`scheduled` — agents on the roster per local hour (the share of the hour each shift covers,
-  overlapping shifts of one agent counted once).
+  overlapping shifts of one agent counted once), for the days the roster covers.
 """
 
 from __future__ import annotations
@@ -117,13 +117,19 @@ def _union(spans: list[tuple[float, float]]) -> float:
 
 
 def scheduled(conn: Connection, start: datetime, end: datetime, tz: tzinfo) -> dict[HourKey, float] | None:
-    """Agents scheduled per local hour of [start, end); None when no shift overlaps the window."""
-    stmt = (select(ROSTER.c.agent, ROSTER.c.start_at, ROSTER.c.end_at)
+    """Agents scheduled per local hour of [start, end), for the days the roster lists shifts under (a day
+    with none is unknown, not empty: its hours are left out); None when no listed day is in the window."""
+    stmt = (select(ROSTER.c.agent, ROSTER.c.start_at, ROSTER.c.end_at, ROSTER.c.day)
             .where(ROSTER.c.start_at < end, ROSTER.c.start_at >= start - timedelta(days=2), ROSTER.c.end_at > start))
-    shifts = [(agent, _aware(s), _aware(e)) for agent, s, e in conn.execute(stmt)]
-    if not shifts:
-        return None
-    return count_scheduled(shifts, start, end, tz)
+    found = list(conn.execute(stmt))
+    listed = {_as_date(day) for *_, day in found}  # days the roster was made for; other days: not known
+    counts = count_scheduled([(agent, _aware(s), _aware(e)) for agent, s, e, _ in found], start, end, tz)
+    counts = {key: n for key, n in counts.items() if key[0] in listed}
+    return counts or None
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def count_scheduled(shifts: Iterable[tuple[str, datetime, datetime]], start: datetime, end: datetime,

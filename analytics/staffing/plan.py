@@ -50,7 +50,7 @@ def build(engine: Engine, now: datetime, first_day: date, n_days: int, params: P
             f = model.predict(day, hour)
             need = staffing(f, sizes.handle_seconds, target=params.service_level, answer_seconds=params.answer_seconds,
                             concurrency=sizes.concurrency).agents
-            sched = None if roster is None else roster.get((day, hour), 0.0)
+            sched = None if roster is None else roster.get((day, hour))
             hours.append(HourPlan(datetime.combine(day, datetime.min.time(), tzinfo=tz) + timedelta(hours=hour),
                                   f, need, sched, event.name or "活动" if event else None))
     plan = Plan(start, n_days, hours, sizes, model.level, model.days_used, params, roster is not None)

@@ -99,7 +99,7 @@ def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
-DATA_TABLES = ("messages", "conversations", "complaints", "returns", "orders", "reviews", "kb_entries")
+DATA_TABLES = ("messages", "conversations", "complaints", "returns", "orders", "reviews", "kb_entries", "roster_shifts")
 
 
 def reset_data(engine: Engine) -> None:

@@ -273,13 +273,15 @@ def test_handle_time_and_concurrency_from_rows():
     ("后天", date(2026, 12, 5), 1),
     ("下周", date(2026, 12, 7), 7),  # the next Monday to Sunday
     ("未来三天", date(2026, 12, 4), 3),
+    ("明天 够吗", date(2026, 12, 4), 1),  # free text: "明天人手够吗" leaves these words
+    ("下周要排几个人", date(2026, 12, 7), 7),
 ])
 def test_horizon(phrase, first, n):
     got = horizon(phrase, datetime(2026, 12, 3, 15, tzinfo=TZ), TZ)
     assert got[:2] == (first, n)
 
 
-@pytest.mark.parametrize("phrase", ["上周", "昨天", "未来30天", "下个月"])
+@pytest.mark.parametrize("phrase", ["上周", "昨天", "未来30天", "下个月", "明天还是下周"])
 def test_horizon_refuses_in_chinese(phrase):
     with pytest.raises(StaffingError, match="排班"):
         horizon(phrase, datetime(2026, 12, 3, 15, tzinfo=TZ), TZ)

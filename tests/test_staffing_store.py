@@ -195,3 +195,23 @@ async def test_weekly_digest_staffing_section_is_opt_in(demo_db, tmp_path):
     daily = await digest_reply(services, "日报", now=monday, sections=["指标", "排班"])
     assert "**排班" not in daily.text
 
+
+
+def test_data_that_stops_early_ends_the_history_and_is_named(sqlite_engine):
+    md.load(sqlite_engine, md.Rows(conversations=_conversations()))
+    rollups.rebuild(sqlite_engine)
+    later = NOW + timedelta(days=9)  # nothing imported for nine days: not nine quiet days
+    plan = staffing.build(sqlite_engine, later, later.date() + timedelta(days=1), 1, Params(history_weeks=4), TZ)
+    fresh = staffing.build(sqlite_engine, NOW, later.date() + timedelta(days=1), 1, Params(history_weeks=4), TZ)
+    assert plan.level == pytest.approx(fresh.level)
+    assert plan.measured.handle_seconds == pytest.approx(fresh.measured.handle_seconds, rel=0.02)
+    assert any("会话数据只到 11-25 15:00" in note for note in plan.notes)
+
+
+def test_a_year_the_holiday_calendar_does_not_know_is_named(sqlite_engine):
+    md.load(sqlite_engine, md.Rows(conversations=_conversations()))
+    rollups.rebuild(sqlite_engine)
+    plan = staffing.build(sqlite_engine, NOW, date(2027, 1, 4), 2, Params(history_weeks=4), TZ)
+    assert any("2027 年的法定节假日安排还不在日历里" in note for note in plan.notes)
+    off = staffing.build(sqlite_engine, NOW, date(2027, 1, 4), 2, Params(history_weeks=4, holidays=False), TZ)
+    assert not off.notes

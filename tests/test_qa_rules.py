@@ -69,6 +69,9 @@ CASES = [
     # a negative line earlier, a neutral last line: not a negative end
     ("negative_end", conv((0, "customer", "太差了"), (10, "agent", "抱歉"), (20, "customer", "好吧"),
                           labels={0: "neg", 2: "neu"}), False, ()),
+    # an attachment code says nothing, whatever the model made of it
+    ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "[图片]"), labels={2: "neg"}),
+     False, ()),
     ("broken_promise", GOOD, False, ()),
     ("broken_promise", conv((0, "customer", "到哪了"), (10, "agent", "您好，稍等我查一下"), (400, "agent", "明天到")),
      True, (1, 2)),

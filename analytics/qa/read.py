@@ -167,8 +167,8 @@ def examples(engine: Engine, start: datetime, end: datetime, rule: str, agent: s
             texts = {m: (s, t) for m, s, t in conn.execute(
                 select(MSG.c.message_id, MSG.c.sender, MSG.c.text).where(MSG.c.message_id.in_(ids)))} if ids else {}
             lines = tuple(texts[m] for m in ids if m in texts)
-            if ids and not lines:
-                continue
+            if (ids and not lines) or any(e.lines == lines for e in out):
+                continue  # a message gone, or the same words as an example already chosen
             out.append(Example(cid, name, detail, lines))
             if len(out) >= limit:
                 break

@@ -19,6 +19,13 @@ PROMISE = re.compile(r"稍等|稍候|稍后|等一下|等一等|马上|这就|�
 HANDOFF = re.compile(r"转接|转给|转交|转到|转人工|为您转|帮您转")
 
 
+_CODES = re.compile(r"\[[^\[\]]{1,10}\]")
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in _CODES.sub("", text))
+
+
 def _seconds(a: Line, b: Line) -> float:
     return (b.sent_at - a.sent_at).total_seconds()
 
@@ -89,9 +96,10 @@ def no_closing(c: Conversation, p: QAParams) -> Finding | None:
 
 
 def negative_end(c: Conversation, p: QAParams) -> Finding | None:
-    """The customer's last line is negative by the sentiment model (the label stored at import)."""
+    """The customer's last line is negative by the sentiment model (the label stored at import). A line
+    of only emoticon or attachment codes ([图片], [微笑]) says nothing either way."""
     last = next((line for line in reversed(c.lines) if line.sender == "customer"), None)
-    if last is None or last.sentiment_label != "neg":
+    if last is None or last.sentiment_label != "neg" or not _has_words(last.text):
         return None
     return Finding("negative_end", (last.index,))
 

@@ -134,6 +134,12 @@ def _terms(text: str | None) -> set[str]:
     return {t for t in tokenize(clean) if 1 < len(t) <= MAX_TERM_LEN and t.lower() not in stop}
 
 
+def document_keywords(text: str | None) -> set[str]:
+    """The keywords one text contributes (each once, personal data masked): what 热词 counts, for a caller
+    counting a handful of texts itself (an alert's complaints)."""
+    return {t for t in _terms(text) if is_keyword(t)}
+
+
 # -- maintenance at import: add what a batch brings, subtract what it replaces -----------------------
 _KIND_SOURCE = {"messages": "message", "reviews": "bad_review"}
 

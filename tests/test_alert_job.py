@@ -94,6 +94,7 @@ def test_fires_once_reminds_and_resolves(shop, tmp_path):
     assert record.status == store.RESOLVED and record.open_key is None and record.notified
     firing = rows[0]
     assert "物流" in firing.text and f"/认领 {record.id}" in firing.text and "/投诉 今天" in firing.text
+    assert "快递 91%" in firing.text  # 10 of the 11 complaints so far say 快递太慢
     assert firing.extra == {"at_mobiles": [ONCALL]} and rows[-1].extra is None  # 已恢复 pages nobody
     assert firing.charts and (tmp_path / "charts" / "alerts").is_dir()
     sent_at = [store.aware(r.created_at) for r in rows]

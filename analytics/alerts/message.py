@@ -1,7 +1,8 @@
 """The text of an alert, its reminder and its 已恢复, as the chat shows them.
 
 An alert says what is high (observed vs expected, ×ratio, in which window), since when, what is behind
-it (top categories, products and channels of the complaints since the first breach, with their share),
+it (top categories, products, channels and keywords of the complaints since the first breach, with
+their share; a keyword's share is of the complaints using it),
 three example complaints with personal data masked (:func:`analytics.textmodel.pii.mask_pii`) and what to
 type next. The numbers come from the alert state; the breakdown and examples from the complaint rows
 since the first breach — at most a few hours of rows by the time index, like the detector's raw edge.
@@ -52,7 +53,25 @@ def behind(conn: Connection, state: AlertState, now: datetime) -> tuple[dict[str
         total = sum(counts.values())
         tops[dim] = [(k, n / total) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]] if total else []
     examples = [mask_pii(r[1]).strip()[:60] for r in rows if r[1] and r[1].strip()][:3]
+    tops["keyword"] = _keywords(rows, {name for found in tops.values() for name, _ in found})
     return tops, examples
+
+
+_SAID = frozenset({"投诉", "我要投诉", "强烈投诉", "客服"})
+
+
+def _keywords(rows: list, shown: set[str]) -> list[tuple[str, float]]:
+    """The words most of the spike's complaints use (share of complaints containing each), leaving out
+    the category / product / channel names already listed."""
+    from analytics.keywords import document_keywords
+
+    shown = shown | _SAID  # every complaint says 投诉: not news
+    docs = Counter()
+    for row in rows[:1000]:
+        docs.update(document_keywords(row[1]) - shown)
+    total = min(len(rows), 1000)
+    ranked = sorted(((t, n) for t, n in docs.items() if n >= 2), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return [(t, n / total) for t, n in ranked] if total else []
 
 
 def _next_command(state: AlertState) -> str:
@@ -86,9 +105,9 @@ def firing_text(state: AlertState, tops: dict[str, list[tuple[str, float]]], exa
     if claimed_by:
         lines.append(f"处理人：{claimed_by}")
     parts = []
-    for dim in ("category", "product", "channel"):
+    for dim in ("category", "product", "channel", "keyword"):
         if tops.get(dim):
-            parts.append(f"{DIM_WORDS[dim]} " + "、".join(f"{k} {share:.0%}" for k, share in tops[dim]))
+            parts.append(f"{DIM_WORDS.get(dim, '关键词')} " + "、".join(f"{k} {share:.0%}" for k, share in tops[dim]))
     if parts:
         lines.append("主要来自：" + "；".join(parts))
     also = [b.series.label() for b in state.parts if b.series != state.lead.series]

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.adapters.base import Sender
 from bot.config import Settings
-from bot.web.charts import ChartLinks, build_chart_links
+from bot.web.charts import FILE_TYPES, ChartLinks, build_chart_links
 from bot.web.context import CONTEXT, ServerContext
 from bot.web.dispatch import Dispatcher
 from bot.web.health import readiness
@@ -99,6 +99,20 @@ async def chart(request: web.Request) -> web.StreamResponse:
         raise _status_error(status)
     return web.FileResponse(path, headers={"Content-Type": "image/png", "Cache-Control": "private, max-age=3600",
                                            "X-Content-Type-Options": "nosniff"})
+
+
+async def exported_file(request: web.Request) -> web.StreamResponse:
+    """``GET /files/{id}``: an export (/知识库 导出) behind the same signed, expiring links as charts."""
+    links = request.app[CONTEXT].chart_links
+    if links is None:
+        raise web.HTTPNotFound()
+    file_id = request.match_info["id"]
+    status, path = links.resolve_file(file_id, request.query.get("exp", ""), request.query.get("sig", ""))
+    if path is None:
+        raise _status_error(status)
+    return web.FileResponse(path, headers={"Content-Type": FILE_TYPES[path.suffix.lstrip(".")],
+                                           "Content-Disposition": f'attachment; filename="{file_id}"',
+                                           "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
 def _status_error(status: int) -> web.HTTPException:
@@ -179,6 +193,9 @@ def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], o
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get(r"/charts/{id}.png", chart)
+    app.router.add_get(r"/files/{id}", exported_file)
+    if links is not None and hasattr(bot, "services"):  # /知识库 导出 puts download links in its reply
+        bot.services.extra["publish_file"] = links.publish_file
     for spec in ROUTE_INSTALLERS:
         module_name, func = spec.split(":")
         getattr(importlib.import_module(module_name), func)(app, ctx)

@@ -26,6 +26,12 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# Exported files (/知识库 导出) ride the same signed links under /files/: a random id plus the file's suffix.
+FILE_RE = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+FILE_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 _DERIVE_LABEL = b"csbot chart links v1"
 
 
@@ -69,6 +75,29 @@ class ChartLinks:
         shutil.copyfile(chart_path, target)
         return self.sign(chart_id, int(self.clock()) + self.ttl_s)
 
+    def publish_file(self, path: str | os.PathLike[str]) -> str:
+        """Register an exported file (.csv or .xlsx) and return its signed URL (valid for ``ttl_s`` seconds)."""
+        suffix = Path(path).suffix.lower()
+        if suffix.lstrip(".") not in FILE_TYPES:
+            raise ValueError(f"only {', '.join(FILE_TYPES)} files are published")
+        file_id = secrets.token_hex(16) + suffix
+        folder = self.directory / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / file_id)
+        exp = int(self.clock()) + self.ttl_s
+        return f"{self.base_url}/files/{file_id}?exp={exp}&sig={self._sig(file_id, exp)}"
+
+    def resolve_file(self, file_id: str, exp: str, sig: str) -> tuple[int, Path | None]:
+        """(HTTP status, file) for a ``/files/`` request: 200 with the file, else 403/404/410."""
+        if not FILE_RE.match(file_id) or not exp.isascii() or not exp.isdigit() or len(exp) > 12:
+            return 404, None
+        if not hmac.compare_digest(self._sig(file_id, int(exp)).encode("ascii"), sig.encode("utf-8", "replace")):
+            return 403, None
+        if int(exp) < self.clock():
+            return 410, None
+        path = self.directory / "files" / file_id
+        return (200, path) if path.is_file() else (404, None)
+
     def resolve(self, chart_id: str, exp: str, sig: str) -> tuple[int, Path | None]:
         """(HTTP status, file) for a request: 200 with the file, else 403/404/410."""
         if not ID_RE.match(chart_id) or not exp.isascii() or not exp.isdigit() or len(exp) > 12:
@@ -87,7 +116,7 @@ class ChartLinks:
             return 0
         cutoff = self.clock() - self.ttl_s - 60
         removed = 0
-        for path in self.directory.glob("*.png"):
+        for path in [*self.directory.glob("*.png"), *self.directory.glob("files/*")]:
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()

@@ -52,6 +52,23 @@ class HourCache:
     def clear(self) -> None:
         self._counts = self._read_at = None
 
+    @property
+    def empty(self) -> bool:
+        return self._counts is None
+
+    def due(self, now: datetime) -> bool:
+        """Whether the kept counts are missing or older than ``max_age`` (time for :meth:`prime`)."""
+        return self._counts is None or self._read_at is None or now - self._read_at > self.max_age
+
+    def prime(self, conn: Connection, now: datetime, params: DetectorParams) -> None:
+        """Read every hour a check at ``now`` needs, in full — outside the checks (at start-up and in the
+        background before ``max_age`` runs out), so no check pays for five weeks of rollup rows."""
+        end = from_epoch_minute(epoch_minute(now))
+        lo, hi = hour_span(end, params.baseline_weeks, params.neighbour_hours, params.max_window)
+        fresh = read_hours(conn, lo, hi, params.families)
+        if fresh is not None:
+            self._counts, self._read_at = fresh, end
+
     def hours(self, conn: Connection, lo: datetime, hi: datetime, families: tuple[str, ...],
               now: datetime) -> Counts | None:
         old = self._counts

@@ -114,12 +114,25 @@ class AlertJob:
         self._warned_unbuilt = False
 
     async def tick(self, *, forced: bool = False) -> str:
-        """One evaluation off the event loop; returns what happened (see :meth:`evaluate`)."""
+        """One evaluation off the event loop; returns what happened (see :meth:`evaluate`). The first
+        one after start-up reads the baseline hours first (:meth:`warm`)."""
         async with self._lock:
+            if self.cache.empty:
+                await asyncio.to_thread(self.warm)
             outcome = await asyncio.to_thread(self.evaluate, self.clock(), forced=forced)
         if outcome.startswith("sent") and self.wake is not None:
             self.wake()
         return outcome
+
+    def warm(self, now: datetime | None = None) -> None:
+        """Read the five weeks of hour counts the checks keep (blocking): at start-up, and from the
+        scheduler every few hours, so that checks only ever read the last hours incrementally."""
+        with self.engine.connect() as conn:
+            self.cache.prime(conn, now or self.clock(), self.detector)
+
+    async def refresh(self) -> None:
+        """The scheduler's background refresh of the kept hour counts (before they are ``max_age`` old)."""
+        await asyncio.to_thread(self.warm)
 
     def data_changed(self) -> None:
         """New rows landed (an event-API batch). Nothing to drop: every check re-reads the last whole

@@ -14,7 +14,8 @@ scheduler holds only in-memory jobs that *look* at that state:
 
 - ``alerts.tick`` — an interval job every ``[alerts] check_interval_seconds``, first run at start-up;
   ``alerts.poke`` — a one-off run now, added by :meth:`JobScheduler.poke_alerts` when an event-API
-  batch lands (the alert job's lease makes a check on one replica at a time, see ``bot.jobs.alerts``).
+  batch lands (the alert job's lease makes a check on one replica at a time, see ``bot.jobs.alerts``);
+  ``alerts.warm`` — every few hours, re-reads the alert baseline's hour counts in the background.
 
 All jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
 coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).
@@ -39,6 +40,10 @@ TICK = "digests.tick"
 WAKE = "digests.wake"
 ALERT_TICK = "alerts.tick"
 ALERT_POKE = "alerts.poke"
+ALERT_WARM = "alerts.warm"
+#: How often the alert job re-reads its kept baseline hours in full, in the background (HourCache's
+#: max_age is 6 h: checks never do it themselves).
+ALERT_WARM_HOURS = 4
 
 
 class JobScheduler:
@@ -64,6 +69,8 @@ class JobScheduler:
             self.scheduler.add_job(self._alert_tick, IntervalTrigger(
                 seconds=self.settings.alerts.check_interval_seconds, timezone=self.settings.tz),
                 id=ALERT_TICK, name="alert check", replace_existing=True, next_run_time=now)
+            self.scheduler.add_job(self._alert_warm, IntervalTrigger(hours=ALERT_WARM_HOURS, timezone=self.settings.tz),
+                                   id=ALERT_WARM, name="alert baseline refresh", replace_existing=True)
         self.scheduler.start()
         log.info("scheduler started (%s; digests %s, alerts %s)", self.settings.general.timezone,
                  f"checked every {self.settings.digests.check_seconds:g}s, misfire grace "
@@ -85,6 +92,13 @@ class JobScheduler:
             await self.alerts.tick(forced=forced)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next check tries again
             log.exception("alert check failed; trying again in %ds", self.settings.alerts.check_interval_seconds)
+
+    async def _alert_warm(self) -> None:
+        assert self.alerts is not None
+        try:
+            await self.alerts.refresh()
+        except Exception:  # noqa: BLE001 - the checks still read what they need, incrementally or in full
+            log.exception("alert baseline refresh failed")
 
     async def _alert_poke(self) -> None:
         await self._alert_tick(forced=True)

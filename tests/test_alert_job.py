@@ -228,3 +228,29 @@ async def test_chat_commands(shop, tmp_path):
     with Session(engine) as session:
         audited = {e.command for e in session.exec(select(AuditEntry)).all() if e.result}
     assert {"认领", "静默", "取消静默"} <= audited
+
+
+def test_a_threshold_rule_goes_through_the_same_lifecycle(shop, tmp_path):
+    engine = shop
+    rule = {"name": "投诉过多", "metric": "投诉", "window": "近1小时", "comparison": ">", "value": 20}
+    job = _job(_settings(tmp_path, rules=[rule], reminder_minutes=600, series=["complaints"]), engine)
+    for now in _minutes(BEFORE, AFTER):
+        job.evaluate(now)
+    texts = [r.text for r in _sent(engine) if "投诉过多" in r.text]
+    assert [t.split("：")[0].split(" #")[0] for t in texts] == ["🔴 告警", "✅ 已恢复"]
+    assert "投诉 近1小时" in texts[0] and "高于 20" in texts[0]
+    # the count it shows is the complaints of the hour before the check, by a plain loop over the rows
+    conversations, complaints = _shop()
+    opened = store.aware(_sent(engine)[[r.text for r in _sent(engine)].index(texts[0])].created_at)
+    shown = float(texts[0].split("近1小时 ")[1].split("，")[0])
+    counted = sum(1 for c in complaints
+                  if opened - timedelta(hours=1) <= datetime.fromisoformat(c["created_at"]) < opened)
+    assert shown == counted
+
+
+def test_a_rule_that_cannot_be_evaluated_stops_start_up(sqlite_engine, tmp_path):
+    from bot.config import ConfigError
+
+    bad = {"name": "错", "metric": "不存在的指标", "window": "近1小时", "comparison": "<", "value": 1}
+    with pytest.raises(ConfigError, match="不认识"):
+        _job(_settings(tmp_path, rules=[bad]), sqlite_engine)

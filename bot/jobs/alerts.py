@@ -55,7 +55,7 @@ from analytics.store import alerts as store
 from analytics.store.alerts import DROPPED, FIRING, PENDING, RESOLVED, AlertRecord
 from bot import alerting
 from bot.adapters.base import Destination
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.delivery.outbox import row_from
 from bot.jobs import lease
 from handlers.base import Chart, Reply
@@ -104,6 +104,7 @@ class AlertJob:
         self.clock = clock or (lambda: datetime.now(settings.tz))
         self.detector, self.lifecycle = alerting.detector(a), alerting.lifecycle(a)
         self.rules: dict[str, Rule] = {f"{RULE_PREFIX}{r.name}": r for r in alerting.rules(a)}
+        self._validate_rules()
         self.interval = timedelta(seconds=a.check_interval_seconds)
         self.lease = max(timedelta(seconds=120), 2 * self.interval)
         self.chart_dir = chart_dir or Path(settings.general.data_dir) / "charts"
@@ -112,6 +113,17 @@ class AlertJob:
         self.wake = wake
         self._lock = asyncio.Lock()
         self._warned_unbuilt = False
+
+    def _validate_rules(self) -> None:
+        """A rule that can never be evaluated (unknown metric, window, filter) stops start-up, in Chinese,
+        rather than silently never alerting."""
+        from analytics.alerts.rules import validate
+
+        for rule in self.rules.values():
+            try:
+                validate(rule, self.clock())
+            except ValueError as exc:
+                raise ConfigError(f"[[alerts.rules]] {exc}") from None
 
     async def tick(self, *, forced: bool = False) -> str:
         """One evaluation off the event loop; returns what happened (see :meth:`evaluate`). The first

@@ -17,16 +17,18 @@ from sqlalchemy import Connection, select
 
 from analytics.alerts.lifecycle import AlertState
 from analytics.alerts.model import COMPLAINTS, DIM_WORDS, Breach, Rule
-from analytics.store.models import Complaint
+from analytics.store.models import Complaint, Message
 from analytics.textmodel.pii import mask_pii
 
 COMPLAINT = Complaint.__table__
+MESSAGE = Message.__table__
 _MAX_ROWS = 5000  # a spike's complaints since it began; more only makes the shares no better
 
 
 def _breach_line(b: Breach) -> str:
     ratio = f"×{b.ratio:.1f}" if b.expected > 0 else "平时几乎为零"
-    return f"近 {b.window_minutes} 分钟 {b.observed:g} 件，预期 {b.expected:.1f} 件（{ratio}）"
+    unit = "件" if b.series.family == COMPLAINTS else "条负面消息"
+    return f"近 {b.window_minutes} 分钟 {b.observed:g} {unit}，预期 {b.expected:.1f}（{ratio}）"
 
 
 def lasted_text(seconds: float) -> str:
@@ -39,6 +41,8 @@ def behind(conn: Connection, state: AlertState, now: datetime) -> tuple[dict[str
     """Top values with their share per dimension, and 3 masked example texts of the lead series, over the
     complaints since the first breach's window began."""
     since = state.started_at - timedelta(minutes=state.lead.window_minutes)
+    if state.lead.series.family != COMPLAINTS:
+        return _negative_behind(conn, since, now)
     rows = conn.execute(select(COMPLAINT.c.created_at, COMPLAINT.c.text, COMPLAINT.c.category, COMPLAINT.c.product,
                                COMPLAINT.c.channel)
                         .where(COMPLAINT.c.created_at >= since, COMPLAINT.c.created_at < now)
@@ -55,6 +59,15 @@ def behind(conn: Connection, state: AlertState, now: datetime) -> tuple[dict[str
     examples = [mask_pii(r[1]).strip()[:60] for r in rows if r[1] and r[1].strip()][:3]
     tops["keyword"] = _keywords(rows, {name for found in tops.values() for name, _ in found})
     return tops, examples
+
+
+def _negative_behind(conn: Connection, since: datetime, now: datetime) -> tuple[dict, list[str]]:
+    """A negative-share spike: the words its negative customer messages share, and three of them (masked)."""
+    rows = conn.execute(select(MESSAGE.c.sent_at, MESSAGE.c.text).where(
+        MESSAGE.c.sent_at >= since, MESSAGE.c.sent_at < now, MESSAGE.c.sender == "customer",
+        MESSAGE.c.sentiment_label == "neg").order_by(MESSAGE.c.sent_at.desc()).limit(_MAX_ROWS)).all()
+    examples = [mask_pii(r[1]).strip()[:60] for r in rows if r[1] and r[1].strip()][:3]
+    return {"keyword": _keywords(rows, set())}, examples
 
 
 _SAID = frozenset({"投诉", "我要投诉", "强烈投诉", "客服"})
@@ -98,7 +111,7 @@ def firing_text(state: AlertState, tops: dict[str, list[tuple[str, float]]], exa
     head = "⏰ 告警提醒" if reminder else "🔴 告警"
     ident = f" #{alert_id}" if alert_id is not None else ""
     since = state.started_at.astimezone(tz)
-    lines = [f"{head}{ident}：{state.lead.series.label()} 激增",
+    lines = [f"{head}{ident}：{state.lead.series.label()} {'激增' if state.lead.series.family == COMPLAINTS else '偏高'}",
              f"{_breach_line(current if reminder and current else state.lead)}，自 {since:%m-%d %H:%M} 起"]
     if reminder and now is not None:
         lines.append(f"已持续 {lasted_text(state.lasted(now))}；峰值 {_breach_line(state.peak)}")

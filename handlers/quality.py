@@ -24,6 +24,7 @@ SPEC = CommandSpec(
     aliases=("qa", "quality", "会话质检", "质检报告"),
     usage="/质检 [时间] | /质检 客服=小王 [时间] | /质检 话术 [时间]",
     help="会话质检：团队主要问题（次数、占比、变化、例子、专题培训建议）；客服=… 看个人；话术 看哪些回复带来好评",
+    group="质检",
     default_period="本周",
     filters=("客服",),
     free_args=True,

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from analytics.store.models import Conversation, Message
 
 CONV, MSG = Conversation.__table__, Message.__table__
-MAX_CONVERSATIONS = 20_000  # the latest conversations of the window that are read
+MAX_CONVERSATIONS = 10_000  # the latest conversations of the window that are read
 REPLY_SIMILARITY = 0.5
 _CHUNK = 500
 
@@ -36,13 +36,13 @@ def normalise(text: str) -> str:
     """A line without greetings, trailing particles, emoticons and punctuation, personal data masked."""
     from analytics.text import mask_pii
 
-    out = mask_pii(text.strip())
-    for _ in range(3):
+    out = text.strip()
+    for _ in range(3):  # on the raw text, so a masked [运单号] at the end is not taken for an emoticon
         stripped = _TAIL.sub("", _LEAD.sub("", out))
         if stripped == out:
             break
         out = stripped
-    return _PUNCT.sub("，", out).strip("，")
+    return _PUNCT.sub("，", mask_pii(out)).strip("，")
 
 
 def _faq_cluster(questions: Sequence[str]) -> list[int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from analytics.qa import impolite as impolite_mod
 from analytics.qa import rules
@@ -144,14 +144,19 @@ def _stored_by_ids(conn: Connection, ids: list[str]) -> dict[str, Checked]:
 
 
 def _stored_neighbours(conn: Connection, spans: Mapping[str, tuple[datetime, datetime]]) -> dict[str, Checked]:
-    """Stored conversations of these customers within a week of the given time spans."""
+    """Stored conversations of these customers within a week of the given time spans: one indexed query
+    per chunk of customers over the chunk's whole time range, each customer's own span applied after."""
     out: dict[str, Checked] = {}
     pad = timedelta(days=_NEIGHBOUR_DAYS)
-    items = list(spans.items())
-    for chunk in _chunks(items, 100):
-        cond = or_(*[and_(QA_CONV.c.customer_id == cust, QA_CONV.c.started_at >= lo - pad, QA_CONV.c.started_at <= hi + pad)
-                     for cust, (lo, hi) in chunk])
-        out.update(_stored(conn, cond))
+    items = sorted(spans.items())
+    for chunk in _chunks(items):
+        lo = min(span[0] for _, span in chunk) - pad
+        hi = max(span[1] for _, span in chunk) + pad
+        found = _stored(conn, and_(QA_CONV.c.customer_id.in_([cust for cust, _ in chunk]),
+                                   QA_CONV.c.started_at >= lo, QA_CONV.c.started_at <= hi))
+        own = dict(chunk)
+        out.update({cid: c for cid, c in found.items()
+                    if own[c.customer_id][0] - pad <= c.started_at <= own[c.customer_id][1] + pad})
     return out
 
 

@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rebuild", help="recompute derived data (rollups, keyword counts) from the raw rows")
     r.add_argument("what", nargs="?", choices=["rollups", "keywords", "qa", "all"], default="all")
 
-    sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
+    sv = sub.add_parser("serve", help="run the HTTP server (chat platform callbacks, event API)")
+    sv.add_argument("--check-config", action="store_true",
+                    help="check the config (targets, schedules, alert rules, font, database driver) and exit")
     al = sub.add_parser("alerts", help="alert tools: backtest (replay stored history through the detectors)")
     al_sub = al.add_subparsers(dest="alerts_cmd", required=True, metavar="ACTION")
     bt = al_sub.add_parser("backtest", help="replay stored history and print the alerts it would have sent")
@@ -89,7 +91,7 @@ def cmd_import(settings: Settings, kind: str, path: str, mapping: str | None, en
     engine = _open(settings)
     try:
         result = import_file(engine, kind, path, mapping=mapping, tz=settings.tz, progress=sys.stderr.isatty(),
-                             enrich=enrich)
+                             enrich=enrich, mask=settings.privacy.mask_at_rest)
     except IngestError as exc:
         print(f"导入失败: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +136,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"正在生成 {args.days} 天演示数据到 {settings.database.url} …", flush=True)
         summary = generate_demo(engine, days=args.days, seed=args.seed, tz=settings.tz, scale=args.scale,
-                                progress=sys.stderr.isatty())
+                                progress=sys.stderr.isatty(), mask=settings.privacy.mask_at_rest)
         print(f"完成：会话 {summary.conversations:,}，消息 {summary.messages:,}，投诉 {summary.complaints:,}，"
               f"订单 {summary.orders:,}，退货 {summary.returns:,}，评价 {summary.reviews:,}。")
         if summary.spike[1] > summary.spike[0]:
@@ -222,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "rebuild":
             return cmd_rebuild(settings, args.what)
         if args.cmd == "serve":
+            if args.check_config:
+                from bot.check_config import run as check_config
+
+                return check_config(settings)
             return cmd_serve(settings)
         if args.cmd == "alerts":
             from bot.alerting import cmd_backtest

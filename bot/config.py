@@ -29,6 +29,8 @@ class Section(BaseModel):
 class GeneralSettings(Section):
     timezone: str = "Asia/Shanghai"
     data_dir: str = "./csbot-data"
+    # "text" (one line per record) or "json" (one JSON object per line, with the request id): bot.logs.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("timezone")
     @classmethod
@@ -54,6 +56,17 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # On SIGTERM: how long running commands (and their replies) may take before they are cancelled.
     shutdown_grace_seconds: int = Field(default=30, ge=0)
+    # Commands in flight per replica (running or waiting); past it a callback is refused per vendor
+    # (WeCom, Feishu: 503, they redeliver; DingTalk: 200 and a short 稍后 reply). docs/reliability.md
+    max_pending_commands: int = Field(default=200, ge=1)
+    # Inbox rows (accepted messages, the de-duplication key) are deleted after this many days.
+    inbox_retention_days: int = Field(default=7, ge=1)
+    # A replica's claim on the inbox rows it is answering; a killed replica's rows are answered after it.
+    inbox_lease_seconds: float = Field(default=60.0, gt=0)
+    # GET /metrics requires "Authorization: Bearer <metrics_token>" when set (empty: open, as on a private port).
+    metrics_token: SecretStr = SecretStr("")
+    # How often each replica looks at the leader lock (bot.jobs.leader); capped at the shortest job interval.
+    leader_poll_seconds: float = Field(default=5.0, gt=0)
 
 
 class DingTalkRobot(Section):
@@ -310,6 +323,24 @@ class TextSettings(Section):
     user_words: list[str] = Field(default_factory=list)
 
 
+class PrivacySettings(Section):
+    # Mask phone numbers, addresses, ID / bank card numbers, e-mail and names in the stored free text at
+    # import (docs/privacy.md says why it is on by default); order ids and tracking numbers stay.
+    mask_at_rest: bool = True
+
+
+class RetentionSettings(Section):
+    # Days to keep each kind of row (0 = forever), by its own time column; swept daily on one replica.
+    conversations: int = Field(default=0, ge=0)
+    messages: int = Field(default=0, ge=0)
+    complaints: int = Field(default=0, ge=0)
+    orders: int = Field(default=0, ge=0)
+    returns: int = Field(default=0, ge=0)
+    reviews: int = Field(default=0, ge=0)
+    audit_log: int = Field(default=0, ge=0)
+    sweep_time: str = Field(default="03:30", pattern=r"^\d{2}:\d{2}$")  # local time of the daily sweep
+
+
 class MetricsSettings(Section):
     min_agent_n: int = 20
 
@@ -347,6 +378,8 @@ class Settings(BaseSettings):
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     qa: QASettings = Field(default_factory=QASettings)
     faq: FaqSettings = Field(default_factory=FaqSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def tz(self) -> ZoneInfo:

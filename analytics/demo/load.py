@@ -57,9 +57,10 @@ class _Counted:
 
 
 def generate_demo(engine: Engine, *, days: int = 90, seed: int = 7, now: datetime | None = None, tz: ZoneInfo,
-                  scale: float = 1.0, progress: bool = False) -> DemoSummary:
+                  scale: float = 1.0, progress: bool = False, mask: bool = False) -> DemoSummary:
     """Generate the demo world and write it through ``analytics.ingest.ingest_records`` (source "demo"), so the
-    demo data gets exactly the validation, enrichment and rollups that imported data gets."""
+    demo data gets exactly the validation, enrichment and rollups that imported data gets (``mask``: the
+    ``[privacy] mask_at_rest`` masking of personal data in the stored text)."""
     from analytics.ingest import ingest_records
 
     now = datetime.now(tz) if now is None else now
@@ -75,7 +76,7 @@ def generate_demo(engine: Engine, *, days: int = 90, seed: int = 7, now: datetim
         rows = records[kind]
         counted = _Counted(_progress(rows, kind, expected.get(kind)) if progress else rows)
         t0, cpu = time.perf_counter(), time.process_time()
-        ingest_records(engine, kind, counted, tz=tz, source="demo")
+        ingest_records(engine, kind, counted, tz=tz, source="demo", mask=mask)
         counts[kind] = counted.n
         log.info("demo %s: %d rows in %.1f s (%.1f s CPU)", kind, counted.n, time.perf_counter() - t0,
                  time.process_time() - cpu)

@@ -64,3 +64,22 @@ def _enrich_reviews(rows: list[dict[str, Any]]) -> None:
 
 
 ENRICHERS = {"messages": _enrich_messages, "complaints": _enrich_complaints, "reviews": _enrich_reviews}
+
+
+# [privacy] mask_at_rest: the free-text columns of each kind (plus every kind's ``attrs`` strings).
+MASKED_COLUMNS = {"messages": ("text",), "complaints": ("text",), "reviews": ("text",), "returns": ("reason",)}
+
+
+def mask_rows(kind: str, rows: list[dict[str, Any]]) -> None:
+    """Replace personal data in the rows' free text (phone numbers, addresses, ID and bank card numbers,
+    e-mail, names) with mask_pii's labels before anything is derived or stored; order ids stay."""
+    from analytics.textmodel.pii import mask_at_rest
+
+    columns = MASKED_COLUMNS.get(kind, ())
+    for row in rows:
+        keep = (row["order_id"],) if isinstance(row.get("order_id"), str) else ()
+        for name in columns:
+            if isinstance(row.get(name), str):
+                row[name] = mask_at_rest(row[name], keep)
+        if isinstance(row.get("attrs"), dict):
+            row["attrs"] = {k: mask_at_rest(v, keep) if isinstance(v, str) else v for k, v in row["attrs"].items()}

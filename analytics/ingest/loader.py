@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from analytics import keywords, qa, rollups
-from analytics.ingest.enrich import ENRICHERS
+from analytics.ingest.enrich import ENRICHERS, mask_rows
 from analytics.ingest.rejects import RejectSink
 from analytics.ingest.results import MAX_ERRORS_KEPT, ImportResult, RowError
 from analytics.ingest.schema import KindSpec
@@ -31,8 +31,10 @@ class Loader:
     """``submit`` validated batches, ``reject`` bad rows; counts go into ``result``."""
 
     def __init__(self, engine: Engine, spec: KindSpec, result: ImportResult, sink: RejectSink | None,
-                 *, enrich: bool, header: list[str] | None, deferred_rollups: frozenset[str] = frozenset()):
+                 *, enrich: bool, header: list[str] | None, deferred_rollups: frozenset[str] = frozenset(),
+                 mask: bool = False):
         self.engine, self.spec, self.result, self.sink = engine, spec, result, sink
+        self.mask = mask  # [privacy] mask_at_rest: personal data out of the free text before anything derives from it
         self.deferred_rollups = deferred_rollups  # rebuilt after the file instead of maintained per batch
         self.enrich = enrich and spec.kind in ENRICHERS
         self.qa = enrich  # 质检 findings; a --no-enrich bulk load leaves them to csbot rebuild qa
@@ -49,6 +51,8 @@ class Loader:
 
     def submit(self, batch: list[Item]) -> None:
         rows = [row for _, _, row in batch]
+        if self.mask:
+            mask_rows(self.spec.kind, rows)
         if self.enrich:
             _enrich(self.spec.kind, rows)
         try:

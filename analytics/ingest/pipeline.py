@@ -35,6 +35,7 @@ def import_file(
     progress: bool = False,
     batch_size: int = 5000,
     enrich: bool = True,
+    mask: bool = False,
 ) -> ImportResult:
     """Import one CSV / XLSX / JSONL file of ``kind``; rejected rows go to ``<stem>.rejected.csv``."""
     spec = spec_for(kind)
@@ -47,7 +48,8 @@ def import_file(
         try:
             plan_for = _plans(spec, rules, tz, source.header, "import", strict=True)
             deferred = rollups.defer_for_bulk_load(engine, kind)  # a first load: rebuild once at the end
-            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich, source.header, deferred)
+            _run(engine, spec, source.rows, plan_for, result, sink, batch_size, enrich, source.header, deferred,
+                 mask=mask)
         except IngestError as exc:
             result.rejected_path = sink.finish(path)
             raise _partial(exc, result) from exc
@@ -75,12 +77,14 @@ def ingest_records(
     enrich: bool = True,
     source: str = "api",
     batch_size: int = 5000,
+    mask: bool = False,
 ) -> ImportResult:
-    """Validate and upsert records keyed by canonical column names; line numbers are 1-based indexes."""
+    """Validate and upsert records keyed by canonical column names; line numbers are 1-based indexes.
+    ``mask`` ([privacy] mask_at_rest) stores the free text with personal data masked."""
     spec = spec_for(kind)
     result = ImportResult(kind)
     plan_for = _plans(spec, Mapping(), tz, None, source, strict=False)
-    _run(engine, spec, _records(records), plan_for, result, None, batch_size, enrich)
+    _run(engine, spec, _records(records), plan_for, result, None, batch_size, enrich, mask=mask)
     log.info("ingested %d %s records from %s: %d new, %d updated, %d rejected", result.total, kind, source,
              result.accepted, result.updated, result.rejected)
     return result
@@ -161,8 +165,11 @@ def _run(
     enrich: bool,
     header: list[str] | None = None,
     deferred_rollups: frozenset[str] = frozenset(),
+    *,
+    mask: bool = False,
 ) -> None:
-    loader = Loader(engine, spec, result, sink, enrich=enrich, header=header, deferred_rollups=deferred_rollups)
+    loader = Loader(engine, spec, result, sink, enrich=enrich, header=header, deferred_rollups=deferred_rollups,
+                    mask=mask)
     batch: list[Item] = []
     for line, raw, problem in rows:
         if problem is None:

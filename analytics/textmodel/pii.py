@@ -128,3 +128,44 @@ def mask_pii(text: str) -> str:
     text = ADDRESS.sub("[地址]", text)
     text = NAME.sub(_name, text)
     return _LABEL_NAME.sub("[姓名]", text)
+
+
+# -- at rest ([privacy] mask_at_rest): what an import stores ---------------------------------------------
+# Order and tracking numbers stay (complaints are matched to orders by them, 话术 and alerts show them
+# masked anyway); a number only becomes [银行卡] when it passes the Luhn check, so a bare 16–19 digit
+# order id is kept. Everything mask_pii labels as personal — e-mail, ID card, bank card, mobile,
+# landline, address, name — is replaced by the same labels, so mask_pii of the stored text is the
+# mask_pii of the original (what keywords, alerts and replies show does not change).
+_KEPT = "\x00{}\x00"
+
+
+def _card_at_rest(m: re.Match[str]) -> str:
+    return "[银行卡]" if _luhn_ok(re.sub(r"\D", "", m.group(0))) else m.group(0)
+
+
+def mask_at_rest(text: str | None, keep: tuple[str, ...] = ()) -> str | None:
+    """``text`` as an import stores it under ``[privacy] mask_at_rest``: personal data replaced by
+    mask_pii's labels, order ids, tracking numbers and the strings in ``keep`` (the row's own order id)
+    left as they are. ``None`` and texts without personal data come back unchanged."""
+    if not text:
+        return text
+    kept: list[str] = []
+
+    def hold(value: str) -> str:
+        kept.append(value)
+        return _KEPT.format(len(kept) - 1)
+
+    for value in sorted({k for k in keep if k and len(k) >= 6}, key=len, reverse=True):
+        text = text.replace(value, hold(value))
+    text = LABELLED_ID.sub(lambda m: m.group(1) + hold(m.group(2)) if any(c.isdigit() for c in m.group(2))
+                           else m.group(0), text)
+    text = TRACKING.sub(lambda m: hold(m.group(0)), text)
+    text = EMAIL.sub("[邮箱]", text)
+    text = ID_CARD.sub("[身份证]", text)
+    text = CARD.sub(_card_at_rest, text)
+    text = MOBILE.sub("[手机号]", text)
+    text = LANDLINE.sub("[电话]", text)
+    text = ADDRESS.sub("[地址]", text)
+    text = NAME.sub(_name, text)
+    text = _LABEL_NAME.sub("[姓名]", text)
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], text) if kept else text

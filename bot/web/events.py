@@ -72,7 +72,7 @@ async def events(request: web.Request) -> web.Response:
         return _error(503, "数据库未配置", "no database")
     try:
         result = await asyncio.to_thread(ingest_records, ctx.engine, kind, records, tz=ctx.settings.tz,
-                                         source="api")
+                                         source="api", mask=ctx.settings.privacy.mask_at_rest)
     except IngestError as exc:
         return _error(400, exc.zh, exc.en)
     for outcome, count in (("accepted", result.accepted), ("updated", result.updated),

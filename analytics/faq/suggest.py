@@ -145,6 +145,8 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             out += [Asked(reply=None, **p) for p in pending]
             pending, conv = [], row.conversation_id
         if row.sender == "agent":
+            if not pending:
+                continue  # a reply to no question (a welcome, a follow-up): never masked, never used
             text = row.text or ""
             if text not in seen_r:
                 seen_r[text] = mask_pii(text).strip() or None
@@ -189,6 +191,28 @@ def category_of(texts: Iterable[str]) -> str:
 
 
 _PLACEHOLDER = re.compile(r"〈[^〈〉]{1,6}〉")
+# Courtesy tails and a vocative's leftover (掌柜的 → 的) that normalisation keeps; a KB's similar questions drop them.
+_COURTESY_TAIL = re.compile(r"[，,\s]*(?:辛苦了?|拜托了?|谢谢(?:你|亲|啦)?|3q|thx|thanks|麻烦(?:你|了|看下|看一下)?|在线等|急)$")
+_LEADING_DE = re.compile(r"^的[，\s]*")
+
+
+def tidy(question: str) -> str:
+    """``的，可以便宜点吗，拜托了`` → ``可以便宜点吗``: a normalised question without courtesy leftovers."""
+    text = _LEADING_DE.sub("", question)
+    while True:
+        shorter = _COURTESY_TAIL.sub("", text)
+        if shorter == text or not shorter:
+            return text
+        text = shorter
+
+
+def _similar(counts: Counter[str], head: str, n: int = 10) -> list[str]:
+    out: list[str] = []
+    for q in sorted(counts, key=lambda q: (-counts[q], len(q), q)):
+        q = tidy(q)
+        if q != tidy(head) and "〈" not in q and q not in out:
+            out.append(q)
+    return out[:n]
 
 
 def _good(a: Asked) -> bool:
@@ -206,9 +230,9 @@ def _bad(resolved: bool | None, rating: int | None) -> bool:
 def _answer(asked: Sequence[Asked]) -> tuple[answers.AnswerPick | None, str]:
     good = [a.reply for a in asked if a.reply and _good(a)]
     if len(good) >= 2:
-        return answers.pick_answer(good), f"已解决且好评（4–5 星）的 {len(good)} 次回复"
+        return answers.pick_answer(good), f"已解决且评 4–5 星的会话里的 {len(good)} 次回复"
     fallback = [a.reply for a in asked if a.reply and _not_bad(a)]
-    return answers.pick_answer(fallback), f"已解决且非差评的 {len(fallback)} 次回复（好评的不足 2 次）"
+    return answers.pick_answer(fallback), f"已解决且未差评的会话里的 {len(fallback)} 次回复（评 4–5 星的不足 2 次）"
 
 
 def _phrasings(current: Sequence[Asked], n: int) -> list[str]:
@@ -238,7 +262,7 @@ def summarize(label: int, asked: Sequence[Asked], params: Params) -> Suggestion:
         growth=(len(current) - previous) / previous if previous else None,
         conversations=len(known), bad=sum(1 for r, s in known.values() if _bad(r, s)),
         phrasings=_phrasings(current, params.phrasings),
-        similar=[q for q in sorted(counts, key=lambda q: (-counts[q], len(q), q)) if q != head and "〈" not in q][:10],
+        similar=_similar(counts, head),
         answer=pick.answer if pick else None,
         answer_basis=basis, pick=pick, kind=kind, category=category_of(_PLACEHOLDER.sub("", q) for q in counts))
 

@@ -131,6 +131,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.fresh:
         reset_data(engine)
+        from analytics import qa
+
+        qa.clear(engine)  # findings of conversations the new demo does not recreate
     if has_any_data(engine):
         print(f"数据库 {settings.database.url} 已有数据，直接打开（--fresh 重新生成）。")
     else:
@@ -201,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from bot import logs
+
+    logs.configure(settings.general.log_format)  # text or JSON lines, request ids, secrets redacted
     from analytics import qa
 
     qa.configure(qa_cli.params(settings.qa))

@@ -18,7 +18,8 @@ Modules (imports point one way: ``maintain`` → ``rules`` → ``impolite``; ``r
 - ``impolite`` — :func:`judge`: lexicon + sentiment model with the courtesy exception;
 - ``rules`` — one function per rule, :func:`check` for all per-conversation rules, ``repeat_contact``
   over a customer's conversations;
-- ``maintain`` — :func:`after_batch` (import), :func:`recheck`, :func:`rebuild` (``csbot rebuild qa``);
+- ``maintain`` — :func:`after_batch` (import), :func:`recheck`, :func:`rebuild` (``csbot rebuild qa``),
+  :func:`clear`;
 - ``read`` — counts per agent and rule for a window from the sums, flagged conversations, examples;
 - ``scripts`` — 话术 that work: agent replies per question cluster by what followed (rating, resolution).
 
@@ -27,7 +28,7 @@ See docs/qa.md for the rules, thresholds and scores.
 
 from __future__ import annotations
 
-from analytics.qa.maintain import after_batch, configure, current_params, rebuild, recheck
+from analytics.qa.maintain import after_batch, clear, configure, current_params, rebuild, recheck
 from analytics.qa.model import (
            RULE_NAMES,
            RULES,
@@ -41,4 +42,4 @@ from analytics.qa.model import (
 )
 
 __all__ = ["RULES", "RULE_NAMES", "TRAINING", "WEIGHTS", "Conversation", "Finding", "Line", "QAParams", "after_batch",
-           "configure", "current_params", "rebuild", "recheck", "score"]
+           "clear", "configure", "current_params", "rebuild", "recheck", "score"]

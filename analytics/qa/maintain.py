@@ -301,11 +301,16 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], touc
     recheck(conn, ids)
 
 
-def rebuild(engine: Engine, params: QAParams | None = None, batch: int = 5000) -> int:
-    """Recompute every conversation's findings and the sums from scratch (``csbot rebuild qa``)."""
+def clear(engine: Engine) -> None:
+    """Forget every stored 质检 result (after the raw rows were deleted: ``csbot demo --fresh``)."""
     with engine.begin() as conn:
         for table in (QA_SUM, QA_FIND, QA_CONV):
             conn.execute(delete(table))
+
+
+def rebuild(engine: Engine, params: QAParams | None = None, batch: int = 5000) -> int:
+    """Recompute every conversation's findings and the sums from scratch (``csbot rebuild qa``)."""
+    clear(engine)
     with engine.connect() as conn:
         ids = list(conn.execute(select(CONV.c.conversation_id).order_by(CONV.c.started_at, CONV.c.conversation_id))
                    .scalars())
@@ -314,3 +319,18 @@ def rebuild(engine: Engine, params: QAParams | None = None, batch: int = 5000) -
             recheck(conn, chunk, params)
     log.info("qa rebuilt over %d conversations", len(ids))
     return len(ids)
+
+
+def remove(conn: Connection, conversation_ids: Collection[str]) -> int:
+    """Inside the transaction that deletes these conversations from the raw tables (``analytics.privacy``:
+    forget, retention): drop their findings and take their contribution out of ``qa_sums``."""
+    ids = sorted(set(conversation_ids))
+    old = _stored_by_ids(conn, ids)
+    for chunk in _chunks(ids):
+        conn.execute(delete(QA_FIND).where(QA_FIND.c.conversation_id.in_(chunk)))
+        conn.execute(delete(QA_CONV).where(QA_CONV.c.conversation_id.in_(chunk)))
+    delta: Counter[tuple[str, datetime, str, str, str]] = Counter()
+    for c in old.values():
+        _contribution(c, -1, delta)
+    _apply_sums(conn, delta)
+    return len(old)

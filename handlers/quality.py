@@ -36,6 +36,7 @@ MIN_ACTIVE = 5  # conversations an agent needs in the period to count as active 
 TOP = 5
 SNIPPET_CHARS = 36
 _SENDER = {"customer": "客户", "agent": "客服", "bot": "机器人"}
+NOTHING_CHECKED = "这段时间没有已质检的会话（质检上线前导入的数据，请管理员运行一次 csbot rebuild qa）。"
 
 
 def _pts(now: float | None, before: float | None) -> str:
@@ -105,7 +106,7 @@ async def _team_reply(ctx: CommandContext) -> Reply:
     total = read.team(rows)
     head = [f"**质检 · {w.phrase}**", window_line(w, ctx.filters)]
     if not total.conversations:
-        return Reply("\n".join(head + ["这段时间没有已质检的会话。"]), title="质检")
+        return Reply("\n".join(head + [NOTHING_CHECKED]), title="质检")
     before = read.team(prev)
     found = problems(rows, prev)[:TOP]
     examples = await asyncio.to_thread(lambda: {p.rule: read.examples(engine, w.start, w.end, p.rule) for p in found})

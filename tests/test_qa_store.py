@@ -159,6 +159,7 @@ def test_chat_answers(planted: Engine, tmp_path) -> None:  # noqa: ANN001
     assert "没有明显高于团队的问题" in _ask(bot, "/质检 客服=小清 上周")
     unknown = asyncio.run(bot.ask("/质检 客服=小请 上周"))
     assert unknown is not None and not unknown.ok
+    assert "csbot rebuild qa" in _ask(bot, "/质检 2026-10-01~2026-10-07")  # nothing checked there
     scripts = _ask(bot, "/质检 话术 上周")
     assert "好评且解决" in scripts and "个会话" in scripts
 

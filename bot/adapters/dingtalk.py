@@ -17,6 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.base import Destination, IncomingMessage
+from bot.adapters.payloads import (
+    DingTalkCallback,
+    DingTalkMediaContent,
+    DingTalkRichContent,
+    WrongType,
+    dingtalk_callback,
+)
 from bot.delivery.split import TRIM_MARK, byte_len, json_cost, split_text, trim_text
 from handlers.base import Reply
 
@@ -58,90 +65,68 @@ def verify_callback(timestamp: str | None, signature: str | None, app_secret: st
     return VerifyResult.OK
 
 
-def _text_of(payload: dict[str, Any]) -> str | None:
-    msgtype = payload.get("msgtype")
-    if msgtype == "text":
-        text = payload.get("text")
-        if not isinstance(text, dict) or not isinstance(text.get("content"), str):
-            raise PayloadError("text message without text.content")
-        return text["content"]
-    if msgtype == "richText":
-        parts = (payload.get("content") or {}).get("richText") or []
-        if not isinstance(parts, list):
-            raise PayloadError("richText content is not a list")
-        return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
+def _text_of(cb: DingTalkCallback, content: DingTalkRichContent | DingTalkMediaContent | None) -> str | None:
+    if cb.msgtype == "text":
+        return cb.text.content
+    if cb.msgtype == "richText" and isinstance(content, DingTalkRichContent):
+        return "".join(part.text for part in content.richText if part.text)
     return None  # pictures, files, audio: nothing to answer
-
-
-def _str(payload: dict[str, Any], key: str) -> str:
-    value = payload.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str | int):
-        raise PayloadError(f"{key} has the wrong type")
-    return str(value)
-
-
-def _ms(value: Any) -> int | None:
-    if isinstance(value, int | str) and str(value).isdigit():
-        return int(value)
-    return None
 
 
 def parse_callback(payload: Any) -> IncomingMessage | None:
     """The robot message in a callback body, or None when it is not addressed to the bot.
 
-    Handled: 1:1 messages and group messages that @-mention the robot. Raises
-    :class:`PayloadError` when required fields are missing or mistyped.
+    Handled: 1:1 messages and group messages that @-mention the robot. The whole body is
+    type-checked first (:mod:`bot.adapters.payloads`); raises :class:`PayloadError` when required
+    fields are missing or any known field has the wrong type.
     """
-    if not isinstance(payload, dict):
-        raise PayloadError("body is not a JSON object")
-    msg_id = _str(payload, "msgId")
-    conversation_type = _str(payload, "conversationType")
-    if not msg_id or conversation_type not in ("1", "2"):
-        raise PayloadError("msgId or conversationType missing")
-    is_private = conversation_type == "1"
-    if not is_private and payload.get("isInAtList") is not True:
+    try:
+        cb, content = dingtalk_callback(payload)
+    except WrongType as exc:
+        raise PayloadError(str(exc)) from None
+    is_private = cb.conversationType == "1"
+    if not is_private and cb.isInAtList is not True:
         return None
-    raw = _text_of(payload)
+    raw = _text_of(cb, content)
     if raw is None:
         return None
     text = raw.strip()
     if not text:
         return None
-    staff_id = _str(payload, "senderStaffId")
-    user_id = staff_id or _str(payload, "senderId")
+    staff_id = cb.senderStaffId or ""
+    user_id = staff_id or cb.senderId or ""
     if not user_id:
-        raise PayloadError("no sender id")
-    chat_id = _str(payload, "conversationId") or user_id
-    created = _ms(payload.get("createAt"))
+        raise PayloadError("缺少发送者 / no sender id")
+    chat_id = cb.conversationId or user_id
     return IncomingMessage(
         platform=PLATFORM,
-        message_id=msg_id,
+        message_id=cb.msgId,
         chat_id=chat_id,
         user_id=user_id,
         text=text,
-        user_name=_str(payload, "senderNick"),
+        user_name=cb.senderNick or "",
         is_private=is_private,
         mentioned=True,
-        received_at=datetime.fromtimestamp(created / 1000, UTC) if created else None,
-        reply_handle=_reply_handle(payload, is_private, chat_id, user_id, staff_id),
+        received_at=datetime.fromtimestamp(cb.createAt / 1000, UTC) if _ms_ok(cb.createAt) else None,
+        reply_handle=_reply_handle(cb, is_private, chat_id, user_id, staff_id),
     )
 
 
-def _reply_handle(payload: dict[str, Any], is_private: bool, chat_id: str, user_id: str,
+def _ms_ok(value: int | None) -> bool:
+    return bool(value) and value < 10**14  # past year 5000 is not a timestamp datetime can hold
+
+
+def _reply_handle(cb: DingTalkCallback, is_private: bool, chat_id: str, user_id: str,
                   staff_id: str) -> dict[str, Any]:
     """Where a reply goes: ``live`` (the sessionWebhook while valid) and ``durable`` (OpenAPI)."""
-    robot_code = _str(payload, "robotCode")
-    extra = {"robot_code": robot_code} if robot_code else {}
+    extra = {"robot_code": cb.robotCode} if cb.robotCode else {}
     durable = (Destination(PLATFORM, "user", user_id, extra) if is_private
                else Destination(PLATFORM, "chat", chat_id, extra))
     handle: dict[str, Any] = {"durable": durable}
-    webhook = _str(payload, "sessionWebhook")
-    if webhook:
-        handle["live"] = Destination(PLATFORM, "session", _str(payload, "msgId"), {
-            "webhook": webhook,
-            "expires_ms": _ms(payload.get("sessionWebhookExpiredTime")) or 0,
+    if cb.sessionWebhook:
+        handle["live"] = Destination(PLATFORM, "session", cb.msgId, {
+            "webhook": cb.sessionWebhook,
+            "expires_ms": cb.sessionWebhookExpiredTime or 0,
             "at_user_ids": [staff_id] if staff_id and not is_private else [],
         })
     return handle

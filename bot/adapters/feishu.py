@@ -17,11 +17,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.adapters.base import Destination, IncomingMessage
 from bot.adapters.feishu_api import FeishuSender, sign
+from bot.adapters.payloads import FeishuEnvelope, FeishuMessage, FeishuMessageEvent, WrongType, check
 from bot.config import FeishuSettings
 from bot.redact import register_secret
 
@@ -74,11 +76,11 @@ def decrypt(encrypt_key: str, blob: str) -> str:
         raise BadEvent("cannot decrypt") from None
 
 
-def _text_of(message: dict[str, Any]) -> str:
+def _text_of(message: FeishuMessage) -> str:
     try:
-        content = json.loads(message.get("content") or "{}")
+        content = json.loads(message.content or "{}")
     except (TypeError, ValueError, RecursionError):
-        raise BadEvent("message.content is not JSON") from None
+        raise BadEvent("message.content 不是 JSON / message.content is not JSON") from None
     text = content.get("text") if isinstance(content, dict) else None
     return _MENTION_KEY.sub("", text).strip() if isinstance(text, str) else ""
 
@@ -86,39 +88,48 @@ def _text_of(message: dict[str, Any]) -> str:
 def parse_event(payload: dict[str, Any]) -> IncomingMessage | None:
     """A v2 ``im.message.receive_v1`` event as an :class:`IncomingMessage`; None for anything else.
 
-    Pure. Group messages count as addressed to the bot only when they mention someone (Feishu
-    delivers group messages to a bot only when it is @-mentioned, unless the app asked for all).
+    Pure. The envelope's header is type-checked for every event, the event body for messages
+    (:mod:`bot.adapters.payloads`): a wrong type raises :class:`BadEvent`. Other event types are
+    acknowledged unread (Feishu redelivers anything not answered 200). Group messages count as
+    addressed to the bot only when they mention someone (Feishu delivers group messages to a bot
+    only when it is @-mentioned, unless the app asked for all).
     """
-    header = payload.get("header")
-    if not isinstance(header, dict) or header.get("event_type") != MESSAGE_EVENT:
+    try:
+        envelope = check(FeishuEnvelope, payload)
+        header = envelope.header
+        if header is None or header.event_type != MESSAGE_EVENT:
+            return None
+        if envelope.event is None:
+            raise BadEvent("缺少字段 event.message / event.message missing")
+        event = check(FeishuMessageEvent, envelope.event, prefix="event")
+    except WrongType as exc:
+        raise BadEvent(str(exc)) from None
+    message, sender = event.message, event.sender
+    if sender is not None and sender.sender_type not in (None, "user"):
         return None
-    event = payload.get("event")
-    if not isinstance(event, dict) or not isinstance(event.get("message"), dict):
-        raise BadEvent("event.message missing")
-    message, sender = event["message"], event.get("sender") or {}
-    if sender.get("sender_type") not in (None, "user") or message.get("message_type") != "text":
+    if message.message_type != "text":
         return None
-    ids = sender.get("sender_id") or {}
-    user = ids.get("user_id") or ids.get("open_id") or ""
-    chat, msg_id = message.get("chat_id") or "", message.get("message_id") or ""
+    ids = sender.sender_id if sender is not None else None
+    user = (ids.user_id or ids.open_id or "") if ids is not None else ""
+    chat, msg_id = message.chat_id or "", message.message_id or ""
     if not (user and chat and msg_id):
-        raise BadEvent("sender, chat_id or message_id missing")
+        raise BadEvent("缺少发送者、chat_id 或 message_id / sender, chat_id or message_id missing")
     text = _text_of(message)
     if not text:
         return None
-    private = message.get("chat_type") == "p2p"
-    created = str(message.get("create_time") or "")
+    private = message.chat_type == "p2p"
+    created = message.create_time or ""
     received = datetime.fromtimestamp(int(created) / 1000, UTC) if created.isascii() and created.isdigit() \
         and len(created) <= 15 else None
     return IncomingMessage(
         platform=PLATFORM, message_id=msg_id, chat_id=chat, user_id=user, text=text, is_private=private,
-        mentioned=private or bool(message.get("mentions")), received_at=received,
-        reply_handle={"durable": Destination(PLATFORM, "chat", chat), "event_id": header.get("event_id", "")},
+        mentioned=private or bool(message.mentions), received_at=received,
+        reply_handle={"durable": Destination(PLATFORM, "chat", chat), "event_id": header.event_id or ""},
     )
 
 
 class Dispatch(Protocol):
-    def __call__(self, msg: IncomingMessage) -> bool: ...
+    def __call__(self, msg: IncomingMessage) -> bool | Awaitable[bool]: ...  # the dispatcher's is async
 
 
 class FeishuCallback:
@@ -155,7 +166,7 @@ class FeishuCallback:
         got = str(header.get("token") or payload.get("token") or "")
         return hmac.compare_digest(got.encode(), self._token.encode())
 
-    def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], str]:
+    async def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], str]:
         """(status, JSON body, reason for the log). Never raises.
 
         With an Encrypt Key, signature headers, when present, are checked before anything is
@@ -176,12 +187,15 @@ class FeishuCallback:
         if payload.get("type") == "url_verification":
             if not self._token_ok(payload):
                 return 403, {"msg": "forbidden"}, "challenge with a wrong token"
-            return 200, {"challenge": str(payload.get("challenge", ""))}, "url verified"
+            challenge = payload.get("challenge", "")
+            if not isinstance(challenge, str):
+                return 400, {"msg": "bad request"}, "challenge 不是字符串 / challenge is not a string"
+            return 200, {"challenge": challenge}, "url verified"
         if self._key and not signed:
             return 403, {"msg": "forbidden"}, "signature headers missing"
         if not self._token_ok(payload):
             return 403, {"msg": "forbidden"}, "wrong verification token"
-        return self._dispatch(payload)
+        return await self._dispatch(payload)
 
     def _open(self, body: bytes) -> dict[str, Any]:
         """The event as a dict, decrypted when it came as ``{"encrypt": …}``."""
@@ -196,7 +210,7 @@ class FeishuCallback:
                 raise BadEvent("decrypted body is not a JSON object")
         return payload
 
-    def _dispatch(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+    async def _dispatch(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
         try:
             msg = parse_event(payload)
         except BadEvent as exc:
@@ -205,7 +219,9 @@ class FeishuCallback:
             return 200, {}, "not a command"
         try:
             taken = self.dispatch(msg)
-        except Exception as exc:  # noqa: BLE001 - shutting down: Feishu will redeliver
+            if inspect.isawaitable(taken):  # stored in the inbox before the 200
+                taken = await taken
+        except Exception as exc:  # noqa: BLE001 - shutting down, backlog full, inbox down: Feishu redelivers
             return 503, {"msg": "unavailable"}, f"dispatch refused: {type(exc).__name__}"
         return 200, {}, "dispatched" if taken else f"duplicate {msg.message_id}"
 
@@ -225,7 +241,7 @@ def routes(settings: FeishuSettings, dispatch: Dispatch, *, clock: Callable[[], 
                 status, body, why = 413, {"msg": "body too large"}, "oversized body"
             else:
                 headers = {k.lower(): v for k, v in request.headers.items()}
-                status, body, why = callback.handle(headers, raw)
+                status, body, why = await callback.handle(headers, raw)
         log.log(logging.INFO if status < 400 else logging.WARNING, "feishu POST %s -> %d (%s)", PATH, status, why)
         return web.json_response(body, status=status)
 

@@ -17,9 +17,10 @@ Bad input never reaches a handler and never yields 5xx: missing parameters or ma
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from defusedxml import DefusedXmlException
 
 from bot.adapters import wecom_crypto as crypto
 from bot.adapters.base import Destination, IncomingMessage
+from bot.adapters.payloads import WeComMessage, WrongType, check, wecom_fields
 from bot.adapters.wecom_api import WeComAppSender, WeComRobotSender, WeComSender
 from bot.adapters.wecom_crypto import WeComCrypto, WeComCryptoError
 from bot.config import WeComSettings
@@ -73,33 +75,36 @@ def _field(root: Element, name: str) -> str:
 def parse_message(inner_xml: str, *, corp_id: str = "") -> IncomingMessage | None:
     """The decrypted WeCom message as an :class:`IncomingMessage`; None for events and non-text.
 
-    Pure: no I/O, no clock. Raises :class:`MalformedMessage` for XML that is not a message.
+    Pure: no I/O, no clock. The known fields are type-checked first (:mod:`bot.adapters.payloads`:
+    text, not repeated, no child elements, numbers as digits). Raises :class:`MalformedMessage`
+    for XML that is not a message or has a known field of the wrong shape.
     """
     root = parse_xml(inner_xml)
-    msg_type = _field(root, "MsgType")
-    user = _field(root, "FromUserName")
-    created = _field(root, "CreateTime")
-    if not msg_type or not user:
-        raise MalformedMessage("MsgType or FromUserName missing")
-    if corp_id and _field(root, "ToUserName") not in ("", corp_id):
+    try:
+        fields = wecom_fields(root)
+        if "MsgType" not in fields or "FromUserName" not in fields:
+            raise MalformedMessage("MsgType or FromUserName missing")
+        msg = check(WeComMessage, fields)
+    except WrongType as exc:
+        raise MalformedMessage(str(exc)) from None
+    if corp_id and (msg.ToUserName or "") not in ("", corp_id):
         raise MalformedMessage("ToUserName is not our CorpID")
-    if msg_type != "text":
+    if msg.MsgType != "text":
         return None  # events (enter_agent, subscribe...) and media messages are not commands
-    text = _field(root, "Content")
-    if not text:
+    if not msg.Content:
         return None
-    msg_id = _field(root, "MsgId") or f"{user}:{created}"
-    received = datetime.fromtimestamp(int(created), UTC) if _is_int(created) and len(created) <= 12 else None
-    agent = _field(root, "AgentID")
+    created = msg.CreateTime or ""
+    msg_id = msg.MsgId or f"{msg.FromUserName}:{created}"
+    received = datetime.fromtimestamp(int(created), UTC) if created and len(created) <= 12 else None
     return IncomingMessage(
-        platform=PLATFORM, message_id=msg_id, chat_id=user, user_id=user, text=text,
-        is_private=True, mentioned=True, received_at=received,
-        reply_handle={"durable": Destination(PLATFORM, "user", user), "agent_id": agent},
+        platform=PLATFORM, message_id=msg_id, chat_id=msg.FromUserName, user_id=msg.FromUserName,
+        text=msg.Content, is_private=True, mentioned=True, received_at=received,
+        reply_handle={"durable": Destination(PLATFORM, "user", msg.FromUserName), "agent_id": msg.AgentID or ""},
     )
 
 
 class Dispatch(Protocol):
-    def __call__(self, msg: IncomingMessage) -> bool: ...
+    def __call__(self, msg: IncomingMessage) -> bool | Awaitable[bool]: ...  # the dispatcher's is async
 
 
 @dataclass
@@ -158,7 +163,7 @@ class WeComCallback:
             return _crypto_failure(exc)
         return CallbackResult(200, plain, reason="url verified")
 
-    def receive(self, query: dict[str, str], body: bytes) -> CallbackResult:
+    async def receive(self, query: dict[str, str], body: bytes) -> CallbackResult:
         """A message POST: verify, decrypt, parse, dispatch; always cheap, never raises."""
         bad = self._precheck(query)
         if bad is not None:
@@ -179,7 +184,9 @@ class WeComCallback:
             return CallbackResult(200, reason="not a command (event or media)")
         try:
             taken = self.dispatch(msg)
-        except Exception as exc:  # noqa: BLE001 - e.g. shutting down: let WeCom retry elsewhere/later
+            if inspect.isawaitable(taken):  # stored in the inbox before the 200
+                taken = await taken
+        except Exception as exc:  # noqa: BLE001 - shutting down, backlog full, inbox down: WeCom retries
             return CallbackResult(503, "unavailable", reason=f"dispatch refused: {type(exc).__name__}")
         if not taken:
             return CallbackResult(200, reason=f"duplicate MsgId {msg.message_id}")
@@ -215,7 +222,7 @@ def handlers(callback: WeComCallback) -> tuple[Callable[..., Any], Callable[...,
         body = await _read_capped(request, callback.settings.callback_max_body_bytes)
         if body is None:
             return _respond(CallbackResult(413, "body too large", reason="oversized body"), request)
-        return _respond(callback.receive(dict(request.query), body), request)
+        return _respond(await callback.receive(dict(request.query), body), request)
 
     return get, post
 

@@ -4,7 +4,9 @@ Request: ``Authorization: Bearer <token from [ingest] tokens>``, body
 ``{"kind": "conversations", "records": [{...}, ...]}`` with canonical column names (SPEC.md).
 Response 200: ``{"kind", "accepted", "updated", "rejected", "errors": [{"index", "reason"}]}``
 where ``index`` is the 1-based position of a rejected record; good records are stored even when
-others are rejected. 401: missing or wrong token. 400: not JSON, wrong shape, unknown kind.
+others are rejected. 401: missing or wrong token. 400: not JSON, wrong shape (``kind`` a non-empty string, ``records`` a list;
+a record that is not an object is rejected alone), unknown kind.
+The contract is written down in ``docs/openapi.yaml``.
 413: body over ``server.max_body_bytes`` or more than ``ingest.max_batch`` records.
 Validation and upserts run in a worker thread (the same path as ``csbot import``).
 """
@@ -20,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from analytics.ingest import IngestError, ingest_records
+from bot.adapters.payloads import EventBatch, WrongType, check
 from bot.web.context import CONTEXT, ServerContext, read_limited
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,12 @@ async def events(request: web.Request) -> web.Response:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _error(400, "请求体不是合法的 JSON", "body is not valid JSON")
-    if not isinstance(payload, dict) or not isinstance(payload.get("kind"), str) \
-            or not isinstance(payload.get("records"), list):
-        return _error(400, '请求体应为 {"kind": "...", "records": [...]}', 'expected {"kind": str, "records": list}')
-    kind, records = payload["kind"], payload["records"]
+    try:
+        batch = check(EventBatch, payload)
+    except WrongType as exc:  # e.g. kind not a string, records not a list
+        return _error(400, f'请求体应为 {{"kind": "...", "records": [...]}}：{exc.zh}',
+                      f'expected {{"kind": str, "records": list}}: {exc.en}', field=exc.loc)
+    kind, records = batch.kind, batch.records
     if len(records) > ctx.settings.ingest.max_batch:
         return _error(413, f"一次最多 {ctx.settings.ingest.max_batch} 条记录", "too many records",
                       max_batch=ctx.settings.ingest.max_batch)

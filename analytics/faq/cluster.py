@@ -28,22 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .similarity import (
-    KIND_CODES,
-    Featurizer,
-    canonical,
-    pair_penalty,
-    penalty,
-    problem_marker,
-    question_kind,
-)
+from .similarity import Featurizer, analyse, pair_penalty, penalty
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     """Knobs of :func:`cluster`; the defaults are the shipped operating point (docs/faq.md)."""
 
-    threshold: float = 0.6
+    threshold: float = 0.4
     min_size: int = 2
     max_block: int = 3000
     chunk_rows: int = 2048
@@ -73,7 +65,7 @@ def dedupe(questions: Sequence[str]) -> Items:
     weights: list[int] = []
     of_question = np.empty(len(questions), dtype=np.int64)
     for i, q in enumerate(questions):
-        key = (canonical(q), problem_marker(q), KIND_CODES[question_kind(q)])
+        key = analyse(q)
         j = position.get(key)
         if j is None:
             j = position[key] = len(canons)
@@ -136,6 +128,9 @@ def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 def group_items(x: sparse.csr_matrix, problem: np.ndarray, kind: np.ndarray, params: ClusterParams) -> np.ndarray:
     """A group id per item (0-based, every item in some group; singletons are their own group)."""
     n = x.shape[0]
+    # Only the columns in use: the hashed space has 2**20, and sparse transposes cost per column.
+    used = np.unique(x.indices)
+    x = sparse.csr_matrix((x.data, np.searchsorted(used, x.indices), x.indptr), shape=(n, max(1, len(used))))
     rows, cols, cos = candidate_pairs(x, params.threshold, params.chunk_rows)
     sim = cos * pair_penalty(problem[rows], kind[rows], problem[cols], kind[cols])
     keep = sim >= params.threshold
@@ -201,3 +196,16 @@ def cluster(questions: Sequence[str], params: ClusterParams = DEFAULT) -> list[i
     x = featurizer.transform(items.canons)
     groups = group_items(x, items.problem, items.kind, params)
     return number_labels(groups[items.of_question], params.min_size)
+
+
+def similarities(a: Sequence[str], b: Sequence[str], fit_on: Sequence[str] | None = None) -> np.ndarray:
+    """The clustering's similarity of each pair (a[i], b[i]): cosine × intent penalty, IDF fitted on
+    ``fit_on`` (default: all the questions of a and b)."""
+    left, right = dedupe(a), dedupe(b)
+    featurizer = Featurizer.fit(dedupe(list(fit_on) if fit_on is not None else [*a, *b]).canons)
+    xa = featurizer.transform(left.canons)[left.of_question]
+    xb = featurizer.transform(right.canons)[right.of_question]
+    cos = np.asarray(xa.multiply(xb).sum(axis=1)).ravel()
+    pa, ka = left.problem[left.of_question], left.kind[left.of_question]
+    pb, kb = right.problem[right.of_question], right.kind[right.of_question]
+    return cos * pair_penalty(pa, ka, pb, kb)

@@ -74,11 +74,12 @@ DROP = re.compile(
     r"到底|现在|目前|大概|请|帮忙|亲|呢|吗|啊|呀|吧|哦|嘛|了|的|您|你|我|，"
 )
 
+QUESTION_WORDS = re.compile(r"什么时候|多久|为什么|什么|怎么办|怎么|可以|多少钱|多少|哪里|哪儿|哪个|在哪|是")
 _PROBLEM = re.compile(
     r"不了|不上|不开|不进|不能|不可以|没法|无法|失败|错误|报错|异常|出错|开错|填错|写错|拍错|发错|寄错|错了|"
     r"没收到|没有收到|收不到|没到|还没|没发|没有发|不发|少发|漏发|少了|缺了|坏了|破了|碎了|烂了|漏了|"
     r"不对|不一样|不符|有问题|质量问题|掉色|起球|不见了|一直|怎么还|还不|太慢|不退|不给|拒绝|被拒|未通过|不通过|"
-    r"没通过|不成功|没成功|不足|降了|减少|扣了|多扣|重复|被扣"
+    r"没通过|不成功|没成功|不足|降了|减少|扣了|多扣|重复|被扣|有误|弄错|搞错"
 )
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("why", re.compile(r"为什么|为啥|为何|怎么回事|什么原因")),
@@ -90,28 +91,36 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-@lru_cache(maxsize=262144)
 def canonical(question: str) -> str:
     """The question with synonyms unified and intent-free words dropped (module docs)."""
-    text = normalize(question)
+    return analyse(question)[0]
+
+
+def _canonical_of_normalized(normalized: str) -> str:
+    text = normalized
     for pattern, repl in _SYNONYM_RES:
         text = pattern.sub(repl, text)
     text = DROP.sub("", text)
-    return text or normalize(question)
+    return text or normalized
+
+
+@lru_cache(maxsize=262144)
+def analyse(question: str) -> tuple[str, bool, int]:
+    """(canonical form, problem marker, kind code) of a question, normalising it once."""
+    normalized = normalize(question)
+    kind = next((i + 1 for i, (_, pattern) in enumerate(_KINDS) if pattern.search(normalized)), 0)
+    return _canonical_of_normalized(normalized), bool(_PROBLEM.search(normalized)), kind
 
 
 def problem_marker(question: str) -> bool:
     """Whether the question reports that something went wrong (用不了, 开错, 没收到 …)."""
-    return bool(_PROBLEM.search(normalize(question)))
+    return analyse(question)[1]
 
 
 def question_kind(question: str) -> str:
     """when / howlong / howmuch / why / where / how, or "" when none of those words is there."""
-    text = normalize(question)
-    for kind, pattern in _KINDS:
-        if pattern.search(text):
-            return kind
-    return ""
+    code = analyse(question)[2]
+    return _KINDS[code - 1][0] if code else ""
 
 
 KIND_CODES = {"": 0} | {name: i + 1 for i, (name, _) in enumerate(_KINDS)}
@@ -148,7 +157,9 @@ def features(canon: str) -> tuple[int, ...]:
     from analytics.textmodel.tokenize import default_tokenizer
 
     out: list[str] = []
-    text = canon.replace(" ", "")
+    # Question words are carried by the kind marker; left in the vector they outweigh the topic in short
+    # questions (退款什么时候到账 is not 什么时候发货).
+    text = QUESTION_WORDS.sub("", canon.replace(" ", "")) or canon
     for n in (1, 2, 3):
         out.extend("c" + text[i:i + n] for i in range(len(text) - n + 1))
     out.extend("w" + w for w in default_tokenizer().cut(text, hmm=False) if w.strip())

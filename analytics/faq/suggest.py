@@ -73,7 +73,7 @@ class Asked:
     """One customer question found in a message."""
 
     question: str  # normalised (analytics.faq.extract)
-    text: str  # the message as sent, masked
+    text: str  # the message as sent (masked only when shown: see _phrasings)
     conversation_id: str
     customer: str
     current: bool  # in the window (else in the period before it)
@@ -135,7 +135,7 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             .order_by(m.conversation_id, m.sent_at, m.message_id))
     start_utc, prev_end_utc = _utc(start), _utc(prev_end)
     # Customers and agents repeat themselves word for word: each distinct text is extracted and masked once.
-    seen_q: dict[str, tuple[str | None, str]] = {}
+    seen_q: dict[str, str | None] = {}
     seen_r: dict[str, str | None] = {}
     out: list[Asked] = []
     pending: list[dict] = []  # questions of the current conversation still waiting for a reply
@@ -159,12 +159,11 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             continue  # between the two periods (a to-date window's comparison span ends earlier)
         text = row.text or ""
         if text not in seen_q:
-            found = extract(text)
-            seen_q[text] = (found, mask_pii(text).strip() if found else "")
-        question, masked = seen_q[text]
+            seen_q[text] = extract(text)
+        question = seen_q[text]
         if question is None:
             continue
-        pending.append({"question": question, "text": masked,
+        pending.append({"question": question, "text": text.strip(),
                         "conversation_id": row.conversation_id,
                         "customer": row.customer_id or f"conversation:{row.conversation_id}",
                         "current": sent >= start_utc, "resolved": row.resolved, "rating": row.rating})
@@ -243,7 +242,8 @@ def _phrasings(current: Sequence[Asked], n: int) -> list[str]:
         shown.setdefault(a.question, a.text)
     top = sorted(by_question, key=lambda q: (-by_question[q], len(q), q))[:n]
     # The masked message reads naturally; the normalised form is shown when the message is long.
-    return [shown[q] if len(shown[q]) <= 40 else q for q in top]
+    masked = {q: mask_pii(shown[q]).strip() for q in top}
+    return [masked[q] if len(masked[q]) <= 40 else q for q in top]
 
 
 def summarize(label: int, asked: Sequence[Asked], params: Params) -> Suggestion:

@@ -180,10 +180,10 @@ async def test_graceful_drain_refuses_new_work():
             await asyncio.sleep(0)
 
     dispatcher = Dispatcher(NoReply(), {})
-    assert dispatcher.submit(msg(mid="x1")) and not dispatcher.submit(msg(mid="x1"))
+    assert await dispatcher.submit(msg(mid="x1")) and not await dispatcher.submit(msg(mid="x1"))
     assert await dispatcher.drain(1.0) == 0 and dispatcher.pending == 0
     with pytest.raises(ShuttingDown):
-        dispatcher.submit(msg(mid="x2"))
+        await dispatcher.submit(msg(mid="x2"))
 
 
 def test_build_parts_wires_access_senders_outbox_and_links(tmp_path):

@@ -2,7 +2,7 @@
 
 Order matters: the signature headers are checked before the body is read, the body is size
 limited before it is parsed, and the reply is sent later by the dispatcher. Every bad request
-gets a 4xx and changes nothing; a replayed ``msgId`` gets 409.
+gets a 4xx and changes nothing; a replayed ``msgId`` (already in the inbox, on any replica) gets 409.
 
 Note: DingTalk signs only the timestamp (not the body), so a captured header pair could be
 reused with another body within the hour; the msgId dedupe and the 1 h window bound that,
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.adapters import dingtalk
-from bot.web.dispatch import ShuttingDown
+from bot.web.dispatch import Overloaded, Refused
 
 if TYPE_CHECKING:
     from bot.web.context import ServerContext
@@ -68,9 +68,17 @@ async def callback(request: web.Request) -> web.Response:
         ctx.metrics.callbacks.labels(dingtalk.PLATFORM, "ignored").inc()
         return web.json_response({"errcode": 0, "errmsg": "ignored"})
     try:
-        accepted = ctx.dispatcher.submit(msg)
-    except ShuttingDown:
-        return _refuse(ctx, "shutting_down", 503, "shutting down, retry later")
+        accepted = await ctx.dispatcher.submit(msg)
+    except Overloaded:
+        # DingTalk does not redeliver an HTTP robot callback, so a 503 would drop the message silently:
+        # take it with 200 and tell the sender (a short reply, no command runs) to send it again later.
+        try:
+            await ctx.dispatcher.busy_reply(msg)
+        except Exception:  # noqa: BLE001 - the notice is a courtesy; the ack must not become a 500
+            log.warning("busy notice for %s not queued", msg.message_id[:24], exc_info=True)
+        return web.json_response({"errcode": 0, "errmsg": "busy"})
+    except Refused:  # shutting down, or the inbox cannot be written
+        return _refuse(ctx, "shutting_down", 503, "unavailable, retry later")
     if not accepted:
         return _refuse(ctx, "duplicate", 409, "duplicate msgId")
     ctx.metrics.callbacks.labels(dingtalk.PLATFORM, "accepted").inc()

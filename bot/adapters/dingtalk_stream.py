@@ -13,11 +13,12 @@ Reconnects use exponential backoff from 1 s to 60 s with jitter, like the SDK it
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -30,7 +31,7 @@ from dingtalk_stream import AckMessage, CallbackMessage
 from bot.adapters import dingtalk
 from bot.adapters.base import IncomingMessage
 from bot.config import DingTalkSettings
-from bot.web.dispatch import RecentIds, ShuttingDown
+from bot.web.dispatch import Overloaded, RecentIds, Refused
 
 if TYPE_CHECKING:
     from bot.web.context import ServerContext
@@ -42,7 +43,7 @@ BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 60.0
 OPEN_TIMEOUT_S = 10.0
 
-Submit = Callable[[IncomingMessage], bool]
+Submit = Callable[[IncomingMessage], bool | Awaitable[bool]]
 
 
 class _RobotHandler(dingtalk_stream.CallbackHandler):
@@ -182,12 +183,19 @@ def _safe_code(resp: httpx.Response) -> str:
         return ""
 
 
+async def _no_busy_reply(_msg: IncomingMessage) -> None:
+    return None
+
+
 class StreamBridge:
     """Owns the SDK thread; hands parsed messages to ``submit`` on the server's event loop."""
 
-    def __init__(self, settings: DingTalkSettings, submit: Submit):
+    def __init__(self, settings: DingTalkSettings, submit: Submit,
+                 busy: Callable[[IncomingMessage], Awaitable[None]] | None = None):
         self.settings = settings
         self.submit = submit
+        self.busy = busy or _no_busy_reply
+        self._pending: set[asyncio.Future[None]] = set()
         self.connected = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -217,10 +225,23 @@ class StreamBridge:
         self._loop.call_soon_threadsafe(self._submit, msg)
 
     def _submit(self, msg: IncomingMessage) -> None:
+        task = asyncio.ensure_future(self._store(msg))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _store(self, msg: IncomingMessage) -> None:
         try:
-            self.submit(msg)
-        except ShuttingDown:
-            log.warning("stream message %s arrived during shutdown; DingTalk will not get a reply",
+            result = self.submit(msg)
+            if inspect.isawaitable(result):  # the dispatcher's: stored in the inbox
+                await result
+        except Overloaded:
+            log.warning("stream message %s refused: backlog full; the sender is asked to resend", msg.message_id[:24])
+            try:
+                await self.busy(msg)
+            except Exception:  # noqa: BLE001 - the notice is a courtesy
+                log.warning("busy notice for %s not queued", msg.message_id[:24], exc_info=True)
+        except Refused:
+            log.warning("stream message %s arrived during shutdown or an inbox outage; DingTalk will not get a reply",
                         msg.message_id[:24])
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -242,7 +263,7 @@ def install_stream(app: web.Application, ctx: ServerContext) -> None:
     if not (settings.app_key and settings.app_secret.get_secret_value()):
         log.error("dingtalk mode = \"stream\" needs app_key and app_secret; Stream mode not started")
         return
-    bridge = StreamBridge(settings, ctx.dispatcher.submit)
+    bridge = StreamBridge(settings, ctx.dispatcher.submit, ctx.dispatcher.busy_reply)
     ctx.probes["dingtalk_stream"] = lambda: "connected" if bridge.connected else "connecting"
 
     async def start(_app: web.Application) -> None:

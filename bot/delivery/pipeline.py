@@ -202,8 +202,11 @@ class DedupStage:
 class RateLimitStage:
     limiter: SlidingWindowLimiter
 
-    def wait(self, delivery: Delivery, now: datetime) -> float:
+    async def wait(self, delivery: Delivery, now: datetime) -> float:
         d = delivery.destination
+        acquire_async = getattr(self.limiter, "acquire_async", None)
+        if acquire_async is not None:  # DatabaseLimiter: shared by replicas, off the event loop
+            return await acquire_async(d.key, d.platform, now.timestamp())
         return self.limiter.acquire(d.key, d.platform, now.timestamp())
 
 
@@ -240,7 +243,7 @@ class PartsStage:
         parts = plan_parts(delivery.destination, delivery.reply)
         for index in range(delivery.parts_sent, len(parts)):
             now = self.clock()
-            wait = self.rate_limit.wait(delivery, now)
+            wait = await self.rate_limit.wait(delivery, now)
             if wait > 0:
                 return Outcome(Verdict.DEFERRED, f"rate limited for {wait:.1f}s", delivery.parts_sent,
                                delivery.attempts, now + timedelta(seconds=wait))

@@ -44,6 +44,7 @@ ROUTE_INSTALLERS: tuple[str, ...] = (
 )
 
 CHART_SWEEP_INTERVAL_S = 600.0
+INBOX_SWEEP_INTERVAL_S = 6 * 3600.0
 
 
 # ---------------------------------------------------------------- middleware and basic routes
@@ -135,8 +136,36 @@ async def _on_startup(app: web.Application) -> None:
         ctx.spawn(ctx.outbox.run(), "outbox worker")
     if ctx.chart_links is not None:
         ctx.spawn(_sweep_charts(ctx.chart_links), "chart sweeper")
+    if ctx.dispatcher.inbox is not None:
+        # Answer what a killed run left pending (then keep leases and take over dead replicas' rows),
+        # and delete inbox rows past [server] inbox_retention_days.
+        ctx.spawn(ctx.dispatcher.run_inbox(), "inbox")
+        ctx.spawn(_sweep_inbox(ctx.dispatcher.inbox, ctx.settings.server.inbox_retention_days), "inbox sweeper")
     if ctx.jobs is not None:
         await ctx.jobs.start()
+
+
+def _inbox(bot: Any, settings: Settings, outbox: Any) -> Any:
+    """The inbox on the bot's database (None without one: tests with a stand-in bot, then RecentIds dedupes)."""
+    engine = getattr(bot, "engine", None)
+    if engine is None:
+        return None
+    from bot.delivery.outbox import replica_id
+    from bot.web.inbox import Inbox
+
+    owner = getattr(outbox, "owner", None) or replica_id()
+    return Inbox(engine, owner, lease_seconds=settings.server.inbox_lease_seconds)
+
+
+async def _sweep_inbox(inbox: Any, days: int) -> None:
+    while True:
+        try:
+            removed = await asyncio.to_thread(inbox.sweep, days)
+            if removed:
+                log.info("removed %d inbox rows older than %d days", removed, days)
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable
+            log.warning("inbox sweep failed", exc_info=True)
+        await asyncio.sleep(INBOX_SWEEP_INTERVAL_S)
 
 
 async def _sweep_charts(links: ChartLinks) -> None:
@@ -182,7 +211,8 @@ def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], o
     """The aiohttp application: routes of SPEC.md plus the platform routes of :data:`ROUTE_MODULES`."""
     server_metrics = metrics_registry or ServerMetrics()
     links = chart_links if chart_links is not None else build_chart_links(settings)
-    dispatcher = Dispatcher(bot, senders, outbox, metrics=server_metrics)
+    dispatcher = Dispatcher(bot, senders, outbox, metrics=server_metrics, inbox=_inbox(bot, settings, outbox),
+                            max_pending=settings.server.max_pending_commands)
     ctx = ServerContext(settings=settings, bot=bot, engine=getattr(bot, "engine", None), dispatcher=dispatcher,
                         metrics=server_metrics, senders=senders, outbox=outbox, chart_links=links, jobs=jobs)
     if now_ms is not None:

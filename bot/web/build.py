@@ -55,6 +55,8 @@ def build_parts(settings: Settings) -> Parts:
     from bot.access import AccessPolicy
     from bot.app import Bot
     from bot.delivery.outbox import Outbox
+    from bot.delivery.pipeline import limits_from
+    from bot.delivery.ratelimit import DatabaseLimiter
     from bot.redact import install_log_redaction, register_secrets
 
     register_secrets(_secrets(settings))
@@ -63,7 +65,9 @@ def build_parts(settings: Settings) -> Parts:
     bot = Bot(settings, engine, access=AccessPolicy(settings.access, engine))
     chart_links = build_chart_links(settings)
     senders = build_senders(settings, chart_links)
-    outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz)
+    # The outbound limiter's send times live in the database: shared by replicas, kept across restarts.
+    limiter = DatabaseLimiter(engine, limits_from(settings.delivery))
+    outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz, limiter=limiter)
     jobs = None
     if settings.digests.enabled or settings.alerts.enabled:
         from bot.jobs.alerts import AlertJob

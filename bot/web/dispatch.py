@@ -10,11 +10,21 @@ Where a reply goes comes from ``IncomingMessage.reply_handle``, filled by the ad
   the live path is missing, expired or failing; without an outbox, sent directly.
 
 When an adapter gives no ``durable`` destination, the chat (group) or the user (1:1) is used.
+
+Nothing accepted is lost: with an :class:`bot.web.inbox.Inbox` (``csbot serve`` always has one)
+:meth:`Dispatcher.submit` stores the message before the route answers 200, and the row is marked
+done once the reply is sent or queued. The inbox's unique key is the de-duplication (shared by
+replicas, kept across restarts); :class:`RecentIds` is only the fallback without a database.
+:meth:`Dispatcher.run_inbox` renews this replica's leases and answers rows left pending by a
+killed replica or an earlier run of this one (live path while the reply window is open, else the
+outbox). The backlog is bounded: past ``max_pending`` commands in flight, :meth:`submit` raises
+:class:`Overloaded` and the route answers per vendor (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -22,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from analytics.store.inbox import DONE
 from bot.adapters.base import Destination, IncomingMessage, Sender, SendError, durable_destination
 from bot.web.metrics import ServerMetrics
 from handlers.base import Reply
@@ -32,14 +43,37 @@ DEDUPE_TTL_S = 3 * 3600.0  # longer than the ±1 h signature window on either si
 DEDUPE_MAX = 100_000
 LIVE_ATTEMPTS = 3
 LIVE_BACKOFF_S = 0.5
+MAX_PENDING = 200
+BUSY_TEXT = "当前请求较多，这条消息没有处理，请稍后再发一次。"
+
+
+def _live_open(msg: IncomingMessage, margin_ms: int = 5_000) -> bool:
+    """Whether ``msg``'s live reply handle is still inside its reply window (no expiry known: yes)."""
+    handle = msg.reply_handle.get("live")
+    if not isinstance(handle, Destination):
+        return False
+    expires = int(handle.extra.get("expires_ms") or 0)
+    return not expires or expires - margin_ms > time.time() * 1000
 
 
 class Handles(Protocol):
     async def handle(self, msg: IncomingMessage) -> Reply | None: ...
 
 
-class ShuttingDown(RuntimeError):
+class Refused(RuntimeError):
+    """The dispatcher did not take the message; the route answers so that the vendor retries."""
+
+
+class ShuttingDown(Refused):
     """The dispatcher no longer takes work (graceful shutdown in progress)."""
+
+
+class Overloaded(Refused):
+    """``max_pending`` commands are already in flight on this replica."""
+
+
+class Unavailable(Refused):
+    """The message could not be stored in the inbox (the database is unreachable)."""
 
 
 class RecentIds:
@@ -71,33 +105,75 @@ class Dispatcher:
 
     def __init__(self, bot: Handles, senders: Mapping[str, Sender], outbox: Any = None, *,
                  metrics: ServerMetrics | None = None, max_concurrency: int = 16,
-                 recent: RecentIds | None = None, live_backoff_s: float = LIVE_BACKOFF_S):
+                 recent: RecentIds | None = None, live_backoff_s: float = LIVE_BACKOFF_S,
+                 inbox: Any = None, max_pending: int = MAX_PENDING):
         self.bot = bot
         self.senders = senders
         self.outbox = outbox
         self.metrics = metrics or ServerMetrics()
         self.recent = recent or RecentIds()
+        self.inbox = inbox  # bot.web.inbox.Inbox, or None (no database: RecentIds de-duplicates)
+        self.max_pending = max_pending
         self.live_backoff_s = live_backoff_s
         self._limit = asyncio.Semaphore(max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rows: dict[asyncio.Task[None], int] = {}  # task -> its inbox row
+        self._admitting = 0
         self._closing = False
 
     @property
     def pending(self) -> int:
         return len(self._tasks)
 
-    def submit(self, msg: IncomingMessage) -> bool:
-        """Schedule ``msg``; False when its id was already seen (a platform retry or a replay)."""
+    @property
+    def room(self) -> int:
+        """How many more commands may start before the backlog is full."""
+        return max(0, self.max_pending - len(self._tasks) - self._admitting)
+
+    async def submit(self, msg: IncomingMessage) -> bool:
+        """Store and schedule ``msg``; False when its id was already taken (a platform retry or a replay).
+
+        Raises :class:`ShuttingDown`, :class:`Overloaded` or :class:`Unavailable` when it is not taken:
+        the route answers with the vendor's retryable status (or, DingTalk, a short 稍后 reply)."""
         if self._closing:
             raise ShuttingDown("shutting down")
-        if not self.recent.add(f"{msg.platform}:{msg.message_id}"):
+        if self.room <= 0:
+            self.metrics.callbacks.labels(msg.platform, "overloaded").inc()
+            raise Overloaded(f"{len(self._tasks)} commands in flight")
+        row_id: int | None = None
+        if self.inbox is not None:
+            self._admitting += 1
+            try:
+                row_id = await asyncio.to_thread(self.inbox.accept, msg)
+            except Exception as exc:  # noqa: BLE001 - the database is down: let the vendor retry
+                log.error("inbox write failed for %s:%s: %s", msg.platform, msg.message_id[:24], type(exc).__name__)
+                raise Unavailable("inbox unavailable") from exc
+            finally:
+                self._admitting -= 1
+            if row_id is None:
+                return False
+        elif not self.recent.add(f"{msg.platform}:{msg.message_id}"):
             return False
-        task = asyncio.create_task(self._process(msg), name=f"dispatch {msg.platform}:{msg.message_id[:24]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._closing:  # shutdown began while the row was written: the next start answers it
+            if row_id is not None:
+                await asyncio.to_thread(self.inbox.release, row_id, "shutting down")
+            return True
+        self._start(msg, row_id)
         return True
 
-    async def _process(self, msg: IncomingMessage) -> None:
+    def _start(self, msg: IncomingMessage, row_id: int | None, *, recovered: bool = False) -> None:
+        task = asyncio.create_task(self._process(msg, row_id, recovered),
+                                   name=f"dispatch {msg.platform}:{msg.message_id[:24]}")
+        self._tasks.add(task)
+        if row_id is not None:
+            self._rows[task] = row_id
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._rows.pop(task, None)
+
+    async def _process(self, msg: IncomingMessage, row_id: int | None, recovered: bool = False) -> None:
         self.metrics.inflight.inc()
         started = time.perf_counter()
         try:
@@ -105,19 +181,68 @@ class Dispatcher:
                 reply = await self.bot.handle(msg)
             self.metrics.commands_seconds.labels(msg.platform).observe(time.perf_counter() - started)
             if reply is not None:
-                await self.deliver(msg, reply)
-        except Exception:  # noqa: BLE001 - a background task must log, never die silently
+                await self.deliver(msg, reply, live=not recovered or _live_open(msg))
+            if row_id is not None:
+                await asyncio.to_thread(self.inbox.finish, row_id, DONE)
+        except asyncio.CancelledError:
+            if row_id is not None:  # cancelled at shutdown: still pending, the next start answers it
+                with contextlib.suppress(Exception):
+                    self.inbox.release(row_id, "cancelled at shutdown")
+            raise
+        except Exception as exc:  # noqa: BLE001 - a background task must log, never die silently
             log.exception("dispatch of %s:%s failed", msg.platform, msg.message_id[:24])
+            if row_id is not None:  # e.g. the outbox write failed: another round answers it
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.inbox.release, row_id, f"{type(exc).__name__}: {exc}"[:500])
         finally:
             self.metrics.inflight.dec()
 
-    async def deliver(self, msg: IncomingMessage, reply: Reply) -> None:
+    async def run_inbox(self, interval_s: float | None = None) -> None:
+        """Until cancelled: renew the leases of this replica's in-flight rows and answer pending rows
+        nobody is working on (at start-up: those of a killed run), within the backlog's room."""
+        interval = interval_s if interval_s is not None else self.inbox.lease.total_seconds() / 3
+        while not self._closing:
+            try:
+                await self.recover_once()
+            except Exception:  # noqa: BLE001 - the database hiccuped; the next round tries again
+                log.warning("inbox round failed", exc_info=True)
+            await asyncio.sleep(interval)
+
+    async def recover_once(self) -> int:
+        """One inbox round; returns how many recovered messages were started."""
+        if self.inbox is None or self._closing:
+            return 0
+        await asyncio.to_thread(self.inbox.renew, list(self._rows.values()))
+        claimed = await asyncio.to_thread(self.inbox.claim_stale, self.room)
+        for row_id, msg in claimed:
+            log.info("answering %s:%s from the inbox (left pending)", msg.platform, msg.message_id[:24])
+            self.metrics.callbacks.labels(msg.platform, "recovered").inc()
+            self._start(msg, row_id, recovered=True)
+        return len(claimed)
+
+    async def busy_reply(self, msg: IncomingMessage) -> None:
+        """A short 稍后 reply for a message refused as :class:`Overloaded`, where the vendor does not retry
+        (DingTalk): through the outbox (a stored row, no command runs), else one direct send."""
+        reply = Reply(BUSY_TEXT, ok=False)
+        destination = durable_destination(msg)
+        if self.outbox is not None:
+            result = self.outbox.enqueue(destination, reply, dedup_key=f"busy:{msg.platform}:{msg.message_id}")
+            if inspect.isawaitable(result):
+                await result
+            return
+        sender = self.senders.get(msg.platform)
+        if sender is not None:
+            with contextlib.suppress(SendError):
+                await sender.send(destination, reply)
+
+    async def deliver(self, msg: IncomingMessage, reply: Reply, *, live: bool = True) -> None:
         """Live path first (while valid), then the durable path."""
         sender = self.senders.get(msg.platform)
-        live = msg.reply_handle.get("live")
-        if isinstance(live, Destination) and sender is not None:
+        handle = msg.reply_handle.get("live") if live else None
+        if isinstance(handle, Destination) and sender is not None:
+            live_destination = handle
             try:
-                await self._send_with_retry(sender, live, reply)
+                await self._send_with_retry(sender, live_destination, reply)
                 self.metrics.replies.labels(msg.platform, "live", "sent").inc()
                 return
             except SendError as exc:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot import digest_cli, faq_cli, qa_cli, staffing_cli, why_cli
+from bot import digest_cli, faq_cli, privacy_cli, qa_cli, staffing_cli, why_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("csbot")
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     staffing_cli.add_parser(sub)
     qa_cli.add_parser(sub)
     faq_cli.add_parser(sub)
+    privacy_cli.add_parsers(sub)
     return p
 
 
@@ -249,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             return qa_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "faq":
             return faq_cli.run(settings, args, _make_bot)
+        if args.cmd in ("forget", "retention", "backup"):
+            return privacy_cli.run(settings, args, _open)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)
     except KeyboardInterrupt:

@@ -164,10 +164,17 @@ def test_score_subtracts_distinct_rule_weights() -> None:
     assert score(list(RULES)) == 0  # the weights add up to more than 100
 
 
-def heldout() -> list[tuple[str, str]]:
-    rows = [line.rstrip("\n").split("\t") for line in HELDOUT.read_text(encoding="utf-8").splitlines()
+DEV = Path(__file__).parent / "fixtures" / "qa_impolite_dev.tsv"
+
+
+def labelled(path: Path = HELDOUT) -> list[tuple[str, str]]:
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
             if line and not line.startswith("#")]
     return [(label, text) for label, text in rows]
+
+
+def heldout() -> list[tuple[str, str]]:
+    return labelled(HELDOUT)
 
 
 def precision_recall(rows: list[tuple[str, str]]) -> tuple[float, float, int, int]:
@@ -187,13 +194,25 @@ def test_heldout_set_is_big_enough_and_labelled() -> None:
 
 
 def test_impolite_on_heldout_lines() -> None:
-    """The figures docs/qa.md reports (the set was never used to tune the lexicon): precision 12/12 = 1.0,
-    recall 12/24 = 0.50, every catch by the model — no held-back rude line is in the lexicon. (Measured
-    before dropping the curt-line cue for its demo false positives: 13/15 = 0.87 and 13/24 = 0.54.)"""
+    """The figures docs/qa.md reports (the set was written before the judge's last change and never used
+    to tune it): precision 12/12 = 1.0, recall 12/24 = 0.50, 11 of the 12 caught by the model, not the
+    lexicon."""
     precision, recall, by_lexicon, by_model = precision_recall(heldout())
     assert precision >= 0.9
     assert recall >= 0.5
     assert by_model > by_lexicon
+
+
+def test_impolite_on_development_lines() -> None:
+    """The first held-back set (precision 1.0, recall 0.50 when measured) and informal 你 lines: 3 of 20
+    plain questions like 你是要退货还是换货 are flagged — the limit docs/qa.md states for shops whose agents
+    say 你."""
+    rows = labelled(DEV)
+    first, informal = rows[:64], [text for _, text in rows[64:]]
+    precision, recall, _, _ = precision_recall(first)
+    assert precision >= 0.9 and recall >= 0.5
+    assert len(informal) == 20
+    assert sum(v.impolite for v in judge(informal)) == 3
 
 
 def test_replies_that_differ_in_a_city_or_carrier_are_one_script() -> None:

@@ -3,7 +3,7 @@
 A line is impolite when
 
 1. it matches the lexicon (:data:`LEXICON`: 禁用语 a CS team bans — 爱买不买, 你自己看, 不归我管, 听不懂吗 …), or
-2. the sentiment model calls it negative (label ``neg``: opinionated and negative), it carries no
+2. the sentiment model calls it clearly negative (label ``neg`` and P(positive) < :data:`MAX_P_POS`), it carries no
    courtesy marker (您, 抱歉, 不好意思, 麻烦, 请, 亲, 谢谢 …), and it speaks *at* the customer
    (:data:`DIRECT`: the informal 你, a question or exclamation, impatient words) — the model reads plain
    policy statements as negative too. (A curt line of ≤ 6 characters was a cue as well; on the demo's
@@ -42,7 +42,7 @@ _LEXICON = re.compile("|".join(LEXICON))
 DIRECT = re.compile(r"你|[？?！!]|吗|啊|吧|别|到底|究竟|就这样|又|还要|不行|没办法|算了|而已|罢了|怎么这么|再说")
 
 #: Courtesy markers: a line with one of these is not judged by the model alone.
-COURTESY = re.compile(r"您|抱歉|不好意思|对不起|麻烦|(?<!申)请|亲|谢谢|感谢|辛苦|理解|马上帮|帮您|为您|给您")
+COURTESY = re.compile(r"您|抱歉|不好意思|对不起|麻烦(?:您|你|亲|提供|发|拍|确认)|(?<!申)请|亲|谢谢|感谢|辛苦|理解|马上帮|帮您|为您|给您")
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,21 @@ def lexicon_match(text: str, extra: Sequence[str] = ()) -> str:
     return next((word for word in extra if word and word in text), "")
 
 
+#: The model's P(positive) a line must stay under: clearly negative, not merely short of positive — an
+#: informal 你拍的是黑色对吧 or 你放心，肯定给你处理 is labelled neg with P(positive) 0.12 and 0.47.
+MAX_P_POS = 0.25
+
+
 def _model_labels(texts: Sequence[str]) -> list[tuple[str, float]]:
     from analytics.text import analyse_sentiment
 
-    return [(r.label, r.score) for r in analyse_sentiment(texts)]
+    return [(r.label, r.p_pos) for r in analyse_sentiment(texts)]
 
 
 def judge(texts: Sequence[str], *, extra: Sequence[str] = (),
           model: Callable[[Sequence[str]], list[tuple[str, float]]] | None = None) -> list[Verdict]:
     """A :class:`Verdict` per agent line; the model runs once over the lines the lexicon and the courtesy
-    markers leave undecided (``model`` may be injected: (label, score) per text)."""
+    markers leave undecided (``model`` may be injected: (label, P(positive)) per text)."""
     out: list[Verdict | None] = []
     pending: list[int] = []
     for i, text in enumerate(texts):
@@ -84,5 +89,6 @@ def judge(texts: Sequence[str], *, extra: Sequence[str] = (),
     if pending:
         labels = (model or _model_labels)([texts[i] for i in pending])
         for i, (label, value) in zip(pending, labels, strict=True):
-            out[i] = Verdict(True, "model", f"{value:.2f}") if label == "neg" else Verdict(False)
+            rude = label == "neg" and value < MAX_P_POS
+            out[i] = Verdict(True, "model", f"{value:.2f}") if rude else Verdict(False)
     return [v for v in out if v is not None]

@@ -65,6 +65,8 @@ class Bot:
         self._known: dict[str, list[str]] = {}
         self._known_at = float("-inf")
         self._has_data = False
+        # Called with (command name, outcome, seconds) for every answer: the server's metrics.
+        self.observe: Callable[[str, str, float], None] | None = None
 
     def agents_visible(self, ctx: CommandContext) -> bool:
         """Whether a reply in this chat may carry per-agent figures (the /周报 league): where the
@@ -90,30 +92,37 @@ class Bot:
         if not (msg.is_private or msg.mentioned):
             return None
         started = time.perf_counter()
-        name = ""
+        name, outcome = "", "error"
         try:
             parsed = await self._parse(msg.text)
             if parsed is None:
                 # Chat allow-list and rate limit apply to any text, not only to recognised commands.
                 refusal = self.access.check(msg, None) if self.access else None
+                self._observe("", "refused" if refusal else "not_understood", started)
                 return Reply(refusal or NOT_UNDERSTOOD, ok=False)
             name = parsed.command.spec.name
             refusal = self.access.check(msg, parsed.command.spec) if self.access else None
             if refusal:
-                reply = Reply(refusal, ok=False)
+                reply, outcome = Reply(refusal, ok=False), "refused"
             else:
                 reply = await self._run(msg, parsed)
+                outcome = "ok" if reply.ok else "failed"
         except CommandError as exc:
-            reply = Reply(exc.message, ok=False)
+            reply, outcome = Reply(exc.message, ok=False), "failed"
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("command failed (error id %s): %r", error_id, msg.text[:200])
             reply = Reply(f"出错了，请稍后再试。如果一直出现，请把错误编号 {error_id} 发给管理员。", ok=False)
         log.info("command %s from %s in %s: %s in %.0f ms", name or "?", msg.user_id, msg.chat_id,
                  "ok" if reply.ok else "refused/failed", (time.perf_counter() - started) * 1000)
+        self._observe(name, outcome, started)
         if self.access is not None and name:
             await asyncio.to_thread(self.access.audit, msg, name, "ok" if reply.ok else reply.text[:200])
         return reply
+
+    def _observe(self, name: str, outcome: str, started: float) -> None:
+        if self.observe is not None:
+            self.observe(name, outcome, time.perf_counter() - started)
 
     async def _parse(self, text: str) -> Parsed | None:
         now = time.monotonic()

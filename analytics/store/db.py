@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
@@ -59,12 +63,75 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+#: The PostgreSQL advisory lock key held while migrations run ("csbotmig" in ASCII).
+MIGRATION_LOCK_KEY = 0x6373626F746D6967
+_migrating = threading.Event()
+
+
+def migration_lock_file(engine: Engine) -> Path | None:
+    """The file next to a SQLite database that serialises its migrations; None for :memory:."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser()
+    return path.with_name(path.name + ".migrate")
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    import fcntl
+
+    path = migration_lock_file(engine)
+    if path is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # blocks until another process's migration is done
+        yield
+    finally:
+        os.close(fd)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision of every branch (idempotent)."""
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    """Bring the schema to the newest revision of every branch (idempotent), once however many replicas
+    start together: on PostgreSQL inside a transaction that first takes the migration advisory lock
+    (``pg_advisory_xact_lock``, freed at commit), on SQLite under an exclusive ``flock`` on a file next
+    to the database. Whoever gets the lock second finds the schema current and does nothing."""
+    _migrating.set()
+    try:
+        with _sqlite_migration_lock(engine), engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    finally:
+        _migrating.clear()
+
+
+def migrations_running(conn: Connection) -> bool:
+    """Whether a migration runs now, in this process or (PostgreSQL, SQLite file) in any other."""
+    if _migrating.is_set():
+        return True
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                                 "AND classid = :hi AND objid = :lo AND objsubid = 1)"),
+                            {"hi": MIGRATION_LOCK_KEY >> 32, "lo": MIGRATION_LOCK_KEY & 0xFFFFFFFF}).scalar() is True
+    path = migration_lock_file(conn.engine)
+    if path is None or not path.exists():
+        return False
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def refresh_statistics(engine: Engine, table: str | None = None, added: int | None = None) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, delete, func, or_, update
 from sqlmodel import Session, select
 
 from analytics.store.outbox import FINAL_STATES, PENDING, SENT, OutboxMessage
+from bot import logs
 from bot.adapters.base import Destination, Sender
 from bot.config import DeliverySettings
 from bot.delivery.pipeline import Clock, Delivery, Outcome, Verdict, build_pipeline
@@ -59,9 +60,14 @@ def _aware(value: datetime) -> datetime:
 
 
 def row_from(destination: Destination, reply: Reply, dedup_key: str | None, now: datetime) -> OutboxMessage:
+    """The row for one push; inside a request (a callback's command) it carries the request id in ``extra``."""
+    extra = dict(destination.extra)
+    rid = logs.request_id.get()
+    if rid:
+        extra[logs.EXTRA_KEY] = rid
     return OutboxMessage(
         created_at=now, platform=destination.platform, kind=destination.kind, target=destination.target,
-        destination_key=destination.key, extra=dict(destination.extra) or None, title=reply.title,
+        destination_key=destination.key, extra=extra or None, title=reply.title,
         text=reply.text, charts=[{"path": str(c.path), "title": c.title} for c in reply.charts] or None,
         reply_ok=reply.ok, dedup_key=dedup_key, status=PENDING, attempts=0, parts_sent=0,
         next_attempt_at=now, updated_at=now,
@@ -69,7 +75,8 @@ def row_from(destination: Destination, reply: Reply, dedup_key: str | None, now:
 
 
 def delivery_from(row: OutboxMessage) -> Delivery:
-    destination = Destination(row.platform, row.kind, row.target, dict(row.extra or {}))
+    extra = {k: v for k, v in (row.extra or {}).items() if k != logs.EXTRA_KEY}  # the request id is ours, not the sender's
+    destination = Destination(row.platform, row.kind, row.target, extra)
     charts = [Chart(Path(c["path"]), c.get("title", "")) for c in row.charts or []]
     reply = Reply(text=row.text, title=row.title, charts=charts, ok=row.reply_ok)
     return Delivery(row.id, destination, reply, _aware(row.created_at), row.dedup_key, row.attempts, row.parts_sent)
@@ -93,6 +100,8 @@ class Outbox:
         self._round = asyncio.Lock()
         self._stopping = False
         self._last_prune: datetime | None = None
+        # Called with (platform, verdict) after each delivery attempt (the server's metrics).
+        self.on_outcome: Callable[[str, str], None] | None = None
 
     # ------------------------------------------------------------ producer side
 
@@ -333,13 +342,19 @@ class Outbox:
                             row.destination_key)
                 break
             delivery = delivery_from(row)
-            heartbeat = asyncio.create_task(self._heartbeat(row.id))
+            token = logs.request_id.set((row.extra or {}).get(logs.EXTRA_KEY))  # this row's log lines carry its id
             try:
-                outcome = await self.pipeline.run(delivery)
+                heartbeat = asyncio.create_task(self._heartbeat(row.id))
+                try:
+                    outcome = await self.pipeline.run(delivery)
+                finally:
+                    heartbeat.cancel()
+                await asyncio.to_thread(self._store_outcome, delivery, outcome)
+                self._log_outcome(delivery, outcome)
             finally:
-                heartbeat.cancel()
-            await asyncio.to_thread(self._store_outcome, delivery, outcome)
-            self._log_outcome(delivery, outcome)
+                logs.request_id.reset(token)
+            if self.on_outcome is not None:
+                self.on_outcome(delivery.destination.platform, outcome.verdict.value)
             if outcome.verdict is Verdict.DEFERRED:
                 rest = [r.id for r in rows[index:]]
                 await asyncio.to_thread(self._release_ids, rest)

@@ -19,11 +19,30 @@ scheduler holds only in-memory jobs that *look* at that state:
 
 All jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
 coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).
+
+**Leader only.** The timed jobs above run only on the replica that holds the leader lock
+(:mod:`bot.jobs.leader`: a PostgreSQL advisory lock, a file lock next to a SQLite file). Every replica
+runs one more job, ``leader.check``, every ``[server] leader_poll_seconds`` (never longer than the
+shortest check interval): a follower that wins the lock adds the timed jobs (their first ticks run at
+once, so a digest that fell due while the old leader was dying goes out now); a leader that lost its
+lock removes them. A job already running when leadership is lost finishes; its database claim or
+lease keeps it once-only if the new leader gets there too.
+
+**Pokes on a follower evaluate anyway.** An event-API batch lands on whichever replica the load
+balancer picked; :meth:`JobScheduler.poke_alerts` checks the alerts there and then, leader or not,
+because the point of a poke is to page within seconds of the data, not at the leader's next interval.
+The alert job lease (``bot.jobs.lease``) lets one check run at a time across replicas, so a poke on a
+follower never doubles a page.
+
+Each job function returns ``"ok"`` or ``"failed"`` (it logs its own failures and never raises), which
+APScheduler hands to its listeners as the event's ``retval`` (``bot.web.metrics`` counts them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,6 +52,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import Settings
 from bot.jobs.alerts import AlertJob
 from bot.jobs.digests import DigestJob
+from bot.jobs.leader import AlwaysLeader, Leadership
+from bot.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +62,7 @@ WAKE = "digests.wake"
 ALERT_TICK = "alerts.tick"
 ALERT_POKE = "alerts.poke"
 ALERT_WARM = "alerts.warm"
+LEADER_CHECK = "leader.check"
 #: How often the alert job re-reads its kept baseline hours in full, in the background (HourCache's
 #: max_age is 6 h: checks never do it themselves).
 ALERT_WARM_HOURS = 4
@@ -49,33 +71,99 @@ ALERT_WARM_HOURS = 4
 class JobScheduler:
     """Starts and stops the timed jobs of one ``csbot serve`` process."""
 
-    def __init__(self, settings: Settings, digests: DigestJob | None, alerts: AlertJob | None = None):
+    def __init__(self, settings: Settings, digests: DigestJob | None, alerts: AlertJob | None = None, *,
+                 leader: Leadership | None = None):
         self.settings = settings
         self.digests = digests
         self.alerts = alerts
+        self.leader: Leadership = leader or AlwaysLeader("single")
         grace = settings.digests.misfire_grace_seconds
         self.scheduler = AsyncIOScheduler(timezone=settings.tz, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": grace or None})
         self._woken_for: datetime | None = None
+        self._leading = False
+        # Timed work added by other modules (retention sweep, FAQ refresh): (id, name, function, seconds).
+        self._extra: list[tuple[str, str, Callable[[], Awaitable[str]], float]] = []
+
+    @property
+    def poll_seconds(self) -> float:
+        """How often a replica looks at the leader lock: at most the shortest check interval, so a
+        follower takes over within one interval of the leader's death."""
+        intervals = [self.settings.server.leader_poll_seconds]
+        if self.digests is not None:
+            intervals.append(self.settings.digests.check_seconds)
+        if self.alerts is not None:
+            intervals.append(float(self.settings.alerts.check_interval_seconds))
+        return min(intervals)
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leading
+
+    def add_timed(self, job_id: str, name: str, func: Callable[[], Awaitable[str]], seconds: float) -> None:
+        """Register more timed work that runs on the leader only, every ``seconds`` (call before :meth:`start`)."""
+        self._extra.append((job_id, name, func, seconds))
 
     async def start(self) -> None:
-        """Add the jobs and start; the first ticks run at once (catching up after downtime)."""
-        now = datetime.now(self.settings.tz)
-        if self.digests is not None:
-            self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.digests.check_seconds,
-                                                               timezone=self.settings.tz),
-                                   id=TICK, name="digest tick", replace_existing=True, next_run_time=now)
-        if self.alerts is not None:
-            self.scheduler.add_job(self._alert_tick, IntervalTrigger(
-                seconds=self.settings.alerts.check_interval_seconds, timezone=self.settings.tz),
-                id=ALERT_TICK, name="alert check", replace_existing=True, next_run_time=now)
-            self.scheduler.add_job(self._alert_warm, IntervalTrigger(hours=ALERT_WARM_HOURS, timezone=self.settings.tz),
-                                   id=ALERT_WARM, name="alert baseline refresh", replace_existing=True)
+        """Start scheduling; on the leader the first ticks run at once (catching up after downtime)."""
         self.scheduler.start()
-        log.info("scheduler started (%s; digests %s, alerts %s)", self.settings.general.timezone,
+        if isinstance(self.leader, AlwaysLeader):
+            self._lead()
+        else:
+            await self._check_leader()
+            self.scheduler.add_job(self._check_leader, IntervalTrigger(seconds=self.poll_seconds,
+                                                                       timezone=self.settings.tz),
+                                   id=LEADER_CHECK, name="leader check", replace_existing=True)
+        log.info("scheduler started (%s; digests %s, alerts %s; %s, %s)", self.settings.general.timezone,
                  f"checked every {self.settings.digests.check_seconds:g}s, misfire grace "
                  f"{self.settings.digests.misfire_grace_seconds}s" if self.digests else "off",
-                 f"checked every {self.settings.alerts.check_interval_seconds}s" if self.alerts else "off")
+                 f"checked every {self.settings.alerts.check_interval_seconds}s" if self.alerts else "off",
+                 f"leader election by {self.leader.kind} lock every {self.poll_seconds:g}s",
+                 "leader" if self._leading else "follower")
+
+    async def _check_leader(self) -> str:
+        try:
+            leading = await asyncio.to_thread(self.leader.check)
+        except Exception:  # noqa: BLE001 - e.g. the lock file's folder vanished: follower until it works
+            log.exception("leader check failed")
+            leading = False
+        if leading and not self._leading:
+            self._lead()
+        elif not leading and self._leading:
+            self._follow()
+        return "ok"
+
+    def _timed_jobs(self) -> list[tuple[str, str, Callable[[], Awaitable[str]], IntervalTrigger, bool]]:
+        tz = self.settings.tz
+        jobs = []
+        if self.digests is not None:
+            jobs.append((TICK, "digest tick", self._tick, IntervalTrigger(seconds=self.settings.digests.check_seconds,
+                                                                          timezone=tz), True))
+        if self.alerts is not None:
+            jobs.append((ALERT_TICK, "alert check", self._alert_tick, IntervalTrigger(
+                seconds=self.settings.alerts.check_interval_seconds, timezone=tz), True))
+            jobs.append((ALERT_WARM, "alert baseline refresh", self._alert_warm,
+                         IntervalTrigger(hours=ALERT_WARM_HOURS, timezone=tz), False))
+        for job_id, name, func, seconds in self._extra:
+            jobs.append((job_id, name, func, IntervalTrigger(seconds=seconds, timezone=tz), True))
+        return jobs
+
+    def _lead(self) -> None:
+        """This replica became leader: add the timed jobs, the ticks first running now."""
+        self._leading = True
+        now = datetime.now(self.settings.tz)
+        for job_id, name, func, trigger, at_once in self._timed_jobs():
+            kwargs = {"next_run_time": now} if at_once else {}
+            self.scheduler.add_job(func, trigger, id=job_id, name=name, replace_existing=True, **kwargs)
+
+    def _follow(self) -> None:
+        """Leadership lost: remove the timed jobs (one running now finishes; its claim keeps it once-only)."""
+        self._leading = False
+        log.warning("leader %s: not leader any more; timed jobs stopped on this replica", self.leader.replica)
+        for job_id in [j[0] for j in self._timed_jobs()] + [WAKE]:
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
+        self._woken_for = None
 
     def poke_alerts(self) -> None:
         """New data landed (an event-API batch): check the alerts now rather than at the next interval."""
@@ -86,41 +174,55 @@ class JobScheduler:
                                                              timezone=self.settings.tz),
                                id=ALERT_POKE, name="alert check after new data", replace_existing=True)
 
-    async def _alert_tick(self, forced: bool = False) -> None:
+    async def _alert_tick(self, forced: bool = False) -> str:
         assert self.alerts is not None
+        if not forced:
+            request_id.set(None)  # a timed check belongs to no request (a poke keeps the event batch's id)
         try:
             await self.alerts.tick(forced=forced)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next check tries again
             log.exception("alert check failed; trying again in %ds", self.settings.alerts.check_interval_seconds)
+            return "failed"
+        return "ok"
 
-    async def _alert_warm(self) -> None:
+    async def _alert_warm(self) -> str:
         assert self.alerts is not None
         try:
             await self.alerts.refresh()
         except Exception:  # noqa: BLE001 - the checks still read what they need, incrementally or in full
             log.exception("alert baseline refresh failed")
+            return "failed"
+        return "ok"
 
-    async def _alert_poke(self) -> None:
-        await self._alert_tick(forced=True)
+    async def _alert_poke(self) -> str:
+        return await self._alert_tick(forced=True)
 
     def stop(self) -> None:
-        """Stop scheduling; a tick in progress is cancelled with the other background tasks (its claim,
-        if any, is taken over by another replica or a restart once its lease runs out)."""
+        """Stop scheduling and give up leadership, so a follower takes over at its next check instead of
+        waiting for this process to be gone; a tick in progress is cancelled with the other background
+        tasks (its claim, if any, is taken over by another replica or a restart once its lease runs out)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self._leading = False
+        try:
+            self.leader.release()
+        except Exception:  # noqa: BLE001 - the session is closing anyway; the server frees the lock with it
+            log.warning("leader %s: release failed", self.leader.replica, exc_info=True)
 
-    async def _tick(self) -> None:
+    async def _tick(self) -> str:
         assert self.digests is not None
+        request_id.set(None)  # the job's own task: no request id of whatever scheduled it
         try:
             upcoming = await self.digests.tick()
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: the next tick tries again
             log.exception("digest tick failed; trying again in %gs", self.settings.digests.check_seconds)
-            return
+            return "failed"
         self._wake_at(upcoming)
+        return "ok"
 
     def _wake_at(self, fire_at: datetime | None) -> None:
         """Schedule a one-off tick exactly at ``fire_at`` (in the job clock's time, mapped to real time)."""
-        if fire_at is None or fire_at == self._woken_for or self.digests is None:
+        if fire_at is None or fire_at == self._woken_for or self.digests is None or not self._leading:
             return
         delay = (fire_at - self.digests.clock()).total_seconds()
         if delay <= 0:

@@ -26,9 +26,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.adapters.base import Sender
 from bot.config import Settings
+from bot.logs import new_request_id, request_id
 from bot.web.charts import FILE_TYPES, ChartLinks, build_chart_links
 from bot.web.context import CONTEXT, ServerContext
 from bot.web.dispatch import Dispatcher
+from bot.web.events import token_ok
 from bot.web.health import readiness
 from bot.web.metrics import ServerMetrics
 
@@ -57,6 +59,9 @@ async def _errors_and_metrics(request: web.Request, handler: Callable[[web.Reque
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     started = time.perf_counter()
     status = 500
+    # The request id: set here, inherited by the command task a callback starts, stored with its outbox row.
+    rid = new_request_id(request.headers.get("X-Request-Id"))
+    token = request_id.set(rid)
     try:
         response = await handler(request)
         status = response.status
@@ -69,8 +74,11 @@ async def _errors_and_metrics(request: web.Request, handler: Callable[[web.Reque
         log.exception("unhandled error on %s (error id %s)", route, error_id)
         return web.json_response({"error": "internal error", "id": error_id}, status=500)
     finally:
+        request_id.reset(token)
         ctx.metrics.requests.labels(route, str(status)).inc()
         ctx.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+        if route.endswith("/callback"):  # /dingtalk/callback, /wecom/callback, /feishu/callback
+            ctx.metrics.callback_requests.labels(route.strip("/").split("/")[0], str(status)).inc()
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -86,8 +94,33 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[CONTEXT].metrics.registry)
+    """Prometheus text format; ``[server] metrics_token`` set = a bearer token is required (401 without).
+    Rendered in a thread: the database gauges may read the database (cached a few seconds)."""
+    ctx = request.app[CONTEXT]
+    token = ctx.settings.server.metrics_token.get_secret_value()
+    if token and not token_ok(request.headers.get("Authorization"), [token]):
+        return web.json_response({"error": "missing or invalid bearer token", "message": "缺少或错误的访问令牌"},
+                                 status=401, headers={"WWW-Authenticate": 'Bearer realm="csbot metrics"'})
+    body = await asyncio.to_thread(generate_latest, ctx.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _wire_metrics(ctx: ServerContext) -> None:
+    """Hand the counters to the bot (commands), the outbox (deliveries) and the scheduler (job runs), and
+    export the database gauges and the leader state."""
+    m = ctx.metrics
+    if hasattr(ctx.bot, "observe"):
+        ctx.bot.observe = m.observe_command
+    if ctx.outbox is not None and hasattr(ctx.outbox, "on_outcome"):
+        ctx.outbox.on_outcome = m.observe_delivery
+    leader = None
+    if ctx.jobs is not None and hasattr(ctx.jobs, "scheduler"):
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+
+        ctx.jobs.scheduler.add_listener(m.on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        jobs = ctx.jobs
+        leader = lambda: (jobs.leader.replica, jobs.is_leader)  # noqa: E731
+    m.watch(ctx.engine, leader)
 
 
 async def chart(request: web.Request) -> web.StreamResponse:
@@ -217,6 +250,7 @@ def create_app(bot: Any, settings: Settings, *, senders: Mapping[str, Sender], o
                         metrics=server_metrics, senders=senders, outbox=outbox, chart_links=links, jobs=jobs)
     if now_ms is not None:
         ctx.now_ms = now_ms
+    _wire_metrics(ctx)
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[_errors_and_metrics])
     app[CONTEXT] = ctx
     app.router.add_get("/healthz", healthz)

@@ -77,5 +77,7 @@ def build_parts(settings: Settings) -> Parts:
         digests = DigestJob(settings, engine, outbox, bot.services) if settings.digests.enabled else None
         alerts = AlertJob(settings, engine, owner=outbox.owner, chart_dir=bot.services.chart_dir,
                           wake=outbox.wake) if settings.alerts.enabled else None
-        jobs = JobScheduler(settings, digests, alerts)
+        from bot.jobs.leader import leadership_for
+
+        jobs = JobScheduler(settings, digests, alerts, leader=leadership_for(engine, outbox.owner))
     return Parts(engine, bot, senders, outbox, chart_links, jobs)

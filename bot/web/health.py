@@ -1,4 +1,5 @@
-"""Readiness: the database answers and every migration head is applied."""
+"""Readiness: the database answers, no migration is running (here or on another replica) and every
+migration head is applied."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from analytics.store.db import alembic_config
+from analytics.store.db import alembic_config, migrations_running
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def expected_heads() -> frozenset[str]:
 def _check(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+        if migrations_running(conn):
+            return {"database": "ok", "migrations": "running"}
         current = set(MigrationContext.configure(conn).get_current_heads())
     missing = expected_heads() - current
     return {"database": "ok", "migrations": "ok" if not missing else f"missing {sorted(missing)}"}

@@ -119,6 +119,8 @@ def datetime_parser(tz: tzinfo, formats: tuple[str, ...]) -> Cell:
 
 def text_parser(limit: int | None) -> Cell:
     def parse(value: Any) -> str:
+        if isinstance(value, list | dict | tuple | set):  # a JSON array/object from the event API is not text
+            raise v.BadValue(f"应为文本, 不是{'列表' if isinstance(value, list | tuple | set) else '对象'}")
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # an id typed as a number in Excel comes back as 1001.0
         text = str(value).strip()

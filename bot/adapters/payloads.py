@@ -230,12 +230,14 @@ def wecom_fields(root: Element) -> dict[str, str]:
     empty one (null) where a value is required."""
     known = WeComMessage.model_fields
     fields: dict[str, str] = {}
+    seen: set[str] = set()
     for child in root:
         tag = child.tag
         if tag not in known:
             continue
-        if tag in fields:
+        if tag in seen:
             raise WrongType(f"字段 {tag} 出现了多次", f"field {tag} appears more than once", tag)
+        seen.add(tag)
         if len(child):
             raise WrongType(f"字段 {tag} 应为文本", f"field {tag} has child elements", tag)
         text = (child.text or "").strip()

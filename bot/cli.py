@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("path")
     i.add_argument("--mapping", help="column mapping file (TOML or JSON)")
     i.add_argument("--no-enrich", action="store_true",
-                   help="skip sentiment/complaint classification and keyword counts (fast bulk loads; "
-                        "csbot rebuild keywords recounts later)")
+                   help="skip sentiment/complaint classification, keyword counts and 质检 checks (fast bulk "
+                        "loads; csbot rebuild keywords / csbot rebuild qa later)")
 
     r = sub.add_parser("rebuild", help="recompute derived data (rollups, keyword counts) from the raw rows")
     r.add_argument("what", nargs="?", choices=["rollups", "keywords", "qa", "all"], default="all")

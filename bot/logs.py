@@ -82,8 +82,13 @@ def configure(log_format: str, logger: logging.Logger | None = None) -> None:
     the redaction filter (added first, so it runs before any formatter sees the record)."""
     target = logger or logging.getLogger()
     for handler in target.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
-        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
-            handler.addFilter(RequestIdFilter())
-        handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
+        configure_handler(handler, log_format)
+
+
+def configure_handler(handler: logging.Handler, log_format: str) -> None:
+    """One handler: redaction first, then the request id, then the formatter."""
+    if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+        handler.addFilter(RedactingFilter())
+    if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+        handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))

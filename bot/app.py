@@ -7,6 +7,7 @@ logged with a traceback and an id, and the user sees a short message with that i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -117,7 +118,9 @@ class Bot:
                  "ok" if reply.ok else "refused/failed", (time.perf_counter() - started) * 1000)
         self._observe(name, outcome, started)
         if self.access is not None and name:
-            await asyncio.to_thread(self.access.audit, msg, name, "ok" if reply.ok else reply.text[:200])
+            audit_text = parsed.command.spec.audit_text
+            audited = msg if audit_text is None else dataclasses.replace(msg, text=audit_text(msg.text))
+            await asyncio.to_thread(self.access.audit, audited, name, "ok" if reply.ok else reply.text[:200])
         return reply
 
     def _observe(self, name: str, outcome: str, started: float) -> None:
@@ -140,10 +143,10 @@ class Bot:
         return self.router.parse(text, self._known)
 
     def _load_known(self) -> dict[str, list[str]]:
-        return {col: metrics.distinct_values(self.engine, col) for col in ("channel", "agent", "shop", "product")}
+        return {col: metrics.distinct_values(self.engine, col) for col in metrics.FILTER_KEYS.values()}
 
     def refresh_known_values(self) -> None:
-        """Forget cached channel/agent/shop/product names (after an import)."""
+        """Forget cached channel/agent/shop/product names and complaint categories (after an import)."""
         self._known_at = float("-inf")
 
     async def _run(self, msg: IncomingMessage, parsed: Parsed) -> Reply:

@@ -28,7 +28,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    return "，".join(f"{KIND_NAMES.get(k, k)} {v:,}" for k, v in counts.items() if v) or "无"
+    return "，".join(f"{name} {counts[k]:,}" for k, name in KIND_NAMES.items() if counts.get(k)) or "无"
 
 
 def run(settings: Settings, args: argparse.Namespace, open_db: Callable) -> int:  # type: ignore[type-arg]
@@ -56,10 +56,11 @@ def _forget(settings: Settings, open_db: Callable, who: str, dry_run: bool) -> i
 
 
 def _retention(settings: Settings, open_db: Callable, dry_run: bool) -> int:  # type: ignore[type-arg]
-    from analytics.privacy import RETENTION_KINDS, sweep
+    from analytics.privacy import sweep
     from analytics.privacy.retention import cutoff
+    from bot.jobs.retention import retention_days
 
-    days = {k: getattr(settings.retention, k) for k in RETENTION_KINDS}
+    days = retention_days(settings)
     now = datetime.now(settings.tz)
     active = {k: d for k, d in days.items() if d > 0}
     if not active:

@@ -80,6 +80,9 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     # Only as /name: the name inside a sentence ("暂停", "订阅") does not pick this command.
     slash_only: bool = False
+    # What the audit log keeps of the typed text (None: the text as typed). /删除客户 keeps a one-way
+    # reference instead of the customer id it deletes.
+    audit_text: Callable[[str], str] | None = None
 
 
 @dataclass

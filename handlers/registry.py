@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "weekly_digest",
     "subscribe", "subscription_list", "subscription_pause", "subscription_resume", "unsubscribe",
     "alerts_list", "alert_claim", "alert_silence", "alert_unsilence",
+    "forget_customer",
     "help",
 )
 

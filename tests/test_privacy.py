@@ -230,3 +230,61 @@ def test_retention_due_is_daily_after_the_sweep_time() -> None:
     assert due(at + timedelta(minutes=31), None, "03:30", TZ)
     assert not due(at + timedelta(hours=5), at + timedelta(minutes=40), "03:30", TZ)  # ran today
     assert due(at + timedelta(hours=5), at - timedelta(hours=2), "03:30", TZ)  # last ran yesterday
+
+
+async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engine, tmp_path) -> None:  # noqa: ANN001
+    from analytics.faq.ledger import pack_state, unpack_state
+    from analytics.store.faq import FaqState, FaqSuggestion
+    from bot.access import AccessPolicy
+    from bot.app import Bot
+    from bot.config import AccessSettings, Settings
+
+    with world.begin() as conn:  # FAQ mining kept the customer's question and phrasing
+        conn.execute(insert(FaqSuggestion.__table__).values(
+            signature="s1", question="什么时候发货", kind="快捷回复", phrasings=[mask_pii(TEXTS[0]), "几天发货"],
+            first_seen_at=NOW.astimezone(UTC), updated_at=NOW.astimezone(UTC)))
+        conn.execute(insert(FaqState.__table__).values(
+            name="main", state=pack_state({"labels": {TEXTS[0]: 3, "怎么退货": 1}}), questions=2,
+            fitted_at=NOW.astimezone(UTC), updated_at=NOW.astimezone(UTC)))
+    bot = Bot(Settings(access={"admins": ["boss"]}), world, clock=lambda: NOW, chart_dir=tmp_path / "charts",
+              access=AccessPolicy(AccessSettings(admins=["boss"], user_rate_per_minute=0), world))
+    refused = await bot.ask(f"/删除客户 {WHO} 确认", user_id="agent7")
+    assert not refused.ok and _traces(world, ["CV-A1"]), "non-admins cannot delete"
+    preview = await bot.ask(f"/删除客户 {WHO}", user_id="boss")
+    assert preview.ok and "会话 2，消息 4" in preview.text and f"/删除客户 {WHO} 确认" in preview.text
+    assert _traces(world, ["CV-A1"]), "a preview deletes nothing"
+    done = await bot.ask(f"/删除客户 {WHO} 确认", user_id="boss")
+    assert done.ok and reference(WHO) in done.text and WHO not in done.text, done.text
+    assert _traces(world, [WHO, PHONE, *TEXTS, mask_pii(TEXTS[0])]) == []
+    with world.connect() as conn:
+        audits = list(conn.execute(select(AuditEntry.__table__.c.text, AuditEntry.__table__.c.command)
+                                   .where(AuditEntry.__table__.c.command == "删除客户")))
+        state = unpack_state(conn.execute(select(FaqState.__table__.c.state)).scalar_one())
+        phrasings = conn.execute(select(FaqSuggestion.__table__.c.phrasings)).scalar_one()
+    assert {t for t, _ in audits} == {f"/删除客户 {reference(WHO)} 确认", f"/删除客户 {reference(WHO)}"}
+    assert state["labels"] == {"怎么退货": 1}
+    assert phrasings == ["[已删除]", "几天发货"]
+    kept = _snapshot(world)
+    _rebuild(world)
+    assert _snapshot(world) == kept
+
+
+def test_retention_job_sweeps_once_a_day_on_one_replica(engine: Engine) -> None:
+    from bot.config import Settings
+    from bot.jobs.retention import RetentionJob, enabled
+
+    _plant(engine)
+    settings = Settings(retention={"messages": 1, "sweep_time": "03:30"})
+    assert enabled(settings) and not enabled(Settings())
+    clock = {"now": datetime(2026, 11, 26, 3, 0, tzinfo=TZ)}
+    a = RetentionJob(settings, engine, "replica-a", clock=lambda: clock["now"])
+    b = RetentionJob(settings, engine, "replica-b", clock=lambda: clock["now"])
+    assert a.run_once() is None  # before 03:30
+    clock["now"] = datetime(2026, 11, 26, 3, 40, tzinfo=TZ)
+    assert a.run_once() == {"messages": 4}  # the planted messages are two days old
+    assert b.run_once() is None  # already swept today, on the other replica
+    clock["now"] = datetime(2026, 11, 27, 4, 0, tzinfo=TZ)
+    assert b.run_once() == {"messages": 0}  # the next day's sweep, nothing older left
+    kept = _snapshot(engine)
+    _rebuild(engine)
+    assert _snapshot(engine) == kept

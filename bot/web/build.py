@@ -69,7 +69,9 @@ def build_parts(settings: Settings) -> Parts:
     limiter = DatabaseLimiter(engine, limits_from(settings.delivery))
     outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz, limiter=limiter)
     jobs = None
-    if settings.digests.enabled or settings.alerts.enabled:
+    from bot.jobs import retention
+
+    if settings.digests.enabled or settings.alerts.enabled or retention.enabled(settings):
         from bot.jobs.alerts import AlertJob
         from bot.jobs.digests import DigestJob
         from bot.jobs.scheduler import JobScheduler
@@ -80,4 +82,5 @@ def build_parts(settings: Settings) -> Parts:
         from bot.jobs.leader import leadership_for
 
         jobs = JobScheduler(settings, digests, alerts, leader=leadership_for(engine, outbox.owner))
+        retention.install(jobs, settings, engine, outbox.owner)
     return Parts(engine, bot, senders, outbox, chart_links, jobs)

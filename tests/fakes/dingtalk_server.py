@@ -209,9 +209,13 @@ class FakeDingTalk(FakeServer):
             return self._refuse("session", 300001, "session 不存在")
         if (failure := self.injected()) is not None:
             return failure
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
         body, size = await self._json(request)
+        delay = self.delay_s
+        if delay:
+            await asyncio.sleep(delay)
+        if delay and (request.transport is None or request.transport.is_closing()):
+            self.dropped.append(body or {})  # the sender is gone (a killed csbot): not delivered
+            return web.json_response(OK)
         if body is None or body.get("msgtype") not in ("text", "markdown", "actionCard", "link", "feedCard"):
             return self._refuse("session", 400, "invalid message")
         if size > MAX_BODY:

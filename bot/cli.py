@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             return qa_cli.run(settings, args, _open, _make_bot)
         if args.cmd == "faq":
             return faq_cli.run(settings, args, _make_bot)
-        if args.cmd in ("forget", "retention", "backup"):
+        if args.cmd in ("forget", "retention", "mask-stored", "backup"):
             return privacy_cli.run(settings, args, _open)
         if args.cmd == "train-sentiment":
             return cmd_train(args.args)

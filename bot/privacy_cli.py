@@ -1,4 +1,5 @@
-"""``csbot forget customer=ID [--dry-run]``, ``csbot retention [--dry-run]`` and ``csbot backup PATH``."""
+"""``csbot forget customer=ID [--dry-run]``, ``csbot retention [--dry-run]``, ``csbot mask-stored`` and
+``csbot backup PATH`` (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     r = sub.add_parser("retention", help="run the [retention] sweep now (the server runs it daily)")
     r.add_argument("--dry-run", action="store_true", help="only print the settings and cut-off times")
+    sub.add_parser("mask-stored", help="mask personal data in text stored before [privacy] mask_at_rest was on")
     b = sub.add_parser("backup", help="copy the SQLite database while it is in use (PostgreSQL: prints pg_dump)")
     b.add_argument("path")
 
@@ -36,6 +38,12 @@ def run(settings: Settings, args: argparse.Namespace, open_db: Callable) -> int:
         return _backup(settings, args.path)
     if args.cmd == "retention":
         return _retention(settings, open_db, args.dry_run)
+    if args.cmd == "mask-stored":
+        from analytics.privacy import mask_stored
+
+        done = mask_stored(open_db(settings), settings.tz)
+        _say("已遮盖个人信息：" + ("，".join(f"{KIND_NAMES[k]} {n:,} 条" for k, n in done.items()) or "没有需要遮盖的文本"))
+        return 0
     return _forget(settings, open_db, args.who, args.dry_run)
 
 

@@ -39,7 +39,7 @@ def backup_sqlite(url: str, path: str | Path, *, pages: int = 1024) -> int:
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite":
         raise BackupError("csbot backup 只支持 SQLite。PostgreSQL 请用 pg_dump（不停机，一致快照）：\n  "
-                          + pg_dump_command(url, str(path)) + "\n恢复：pg_restore --clean --dbname=<库名> " + str(path))
+                          + pg_dump_command(url, str(path)) + "\n恢复：pg_restore --clean --if-exists --dbname=<库名> " + str(path))
     source_path = parsed.database
     if not source_path or source_path == ":memory:":
         raise BackupError("内存数据库无法备份")

@@ -100,7 +100,10 @@ class Bot:
                 # Chat allow-list and rate limit apply to any text, not only to recognised commands.
                 refusal = self.access.check(msg, None) if self.access else None
                 self._observe("", "refused" if refusal else "not_understood", started)
-                return Reply(refusal or NOT_UNDERSTOOD, ok=False)
+                reply = Reply(refusal or NOT_UNDERSTOOD, ok=False)
+                if self.access is not None:  # text matching no command is audited (command "?") like any refusal
+                    await asyncio.to_thread(self.access.audit, msg, "?", reply.text[:200])
+                return reply
             name = parsed.command.spec.name
             refusal = self.access.check(msg, parsed.command.spec) if self.access else None
             if refusal:

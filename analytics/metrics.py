@@ -25,9 +25,10 @@ RETURN = Return.__table__
 REVIEW = Review.__table__
 
 #: Chat filter names → canonical column names.
-FILTER_KEYS = {"渠道": "channel", "客服": "agent", "店铺": "shop", "商品": "product"}
-FILTER_ALIASES = {"channel": "渠道", "agent": "客服", "shop": "店铺", "product": "商品",
-                  "平台": "渠道", "坐席": "客服", "门店": "店铺", "产品": "商品", "宝贝": "商品"}
+FILTER_KEYS = {"渠道": "channel", "客服": "agent", "店铺": "shop", "商品": "product", "类别": "category"}
+FILTER_ALIASES = {"channel": "渠道", "agent": "客服", "shop": "店铺", "product": "商品", "category": "类别",
+                  "平台": "渠道", "坐席": "客服", "门店": "店铺", "产品": "商品", "宝贝": "商品",
+                  "投诉类别": "类别", "分类": "类别"}
 
 
 class MetricError(ValueError):
@@ -182,7 +183,8 @@ def _frt_quantiles(conn: Connection, start: datetime, end: datetime, filters: di
 
 
 def _complaint_where(start: datetime, end: datetime, filters: dict[str, str]) -> list:
-    cols: dict[str, ColumnElement] = {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product}
+    cols: dict[str, ColumnElement] = {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product,
+                                      "category": COMPLAINT.c.category}
     where = [COMPLAINT.c.created_at >= start, COMPLAINT.c.created_at < end]
     rest = {k: v for k, v in filters.items() if k not in ("agent", "shop")}
     where += _filter_clause(COMPLAINT, rest, cols)
@@ -209,7 +211,9 @@ def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[
             select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
         return MetricResult("complaints", float(n), n, {})
     found = None
-    if len(filters) <= 1:  # ~100 rows a month overall or under one filter (rollup_complaint_tops)
+    if len(filters) <= 1 and set(filters) <= set(rollups.COMPLAINT_TOPS_FDIMS):
+        # ~100 rows a month overall or under one filter (rollup_complaint_tops); 类别 is no fdim there
+        # (its top list is itself): the complaints rollup, which carries category, answers it
         fdim, fkey = next(iter(filters.items())) if filters else ("all", rollups.ALL_KEY)
         found = rollups.breakdown(conn, "complaint_tops", ("category", "product"), start, end,
                                   {"fdim": fdim, "fkey": fkey})
@@ -220,8 +224,12 @@ def _complaints(conn: Connection, start: datetime, end: datetime, filters: dict[
     else:
         n = conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar_one()
         tops = {"category": _top(conn, COMPLAINT.c.category, where), "product": _top(conn, COMPLAINT.c.product, where)}
-    conv_filters = {k: v for k, v in filters.items() if k != "product"}
-    convs = None if "product" in filters else _count_convs(conn, start, end, conv_filters)
+    if "category" in filters:  # one category: its top list would only repeat the filter
+        tops = {k: v for k, v in tops.items() if k != "category"}
+    # Conversations carry no product or complaint category: under either filter there is no conversation
+    # count of the same scope to divide by, so there is no 投诉率 (the reply says why).
+    no_rate = "product" in filters or "category" in filters
+    convs = None if no_rate else _count_convs(conn, start, end, filters)
     rate = n * 1000 / convs if convs else None
     return MetricResult("complaints", float(n), n, {"conversations": convs, "per_mille": rate}, tops)
 
@@ -347,8 +355,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "时间窗内已标注是否解决的会话中，已解决的占比。", "%", True, _CONV_FILTERS, _resolution, n_label="已标注"),
     Metric("complaints", "投诉", ("投诉量", "投诉率", "complaints", "complaint"),
            "时间窗内创建的投诉数；投诉率 = 投诉数 / 同期会话数 × 1,000（‰）；附主要投诉类别与商品。",
-           "件", False, ("channel", "agent", "shop", "product"), _complaints, n_label="投诉", n_unit="件",
-           min_compare_n=0),
+           "件", False, ("channel", "agent", "shop", "product", "category"), _complaints, n_label="投诉",
+           n_unit="件", min_compare_n=0),
     Metric("return_rate", "退货率", ("退货", "退款率", "returns", "return_rate"),
            "时间窗内创建的退货单数 / 同期订单数（各按自身创建时间计）。", "%", False, ("channel", "product"), _returns,
            n_label="订单", n_unit="单"),
@@ -415,12 +423,13 @@ _VALUE_SOURCES = {
     "shop": (("conversations", CONV.c.shop),),
     "product": (("orders", ORDER.c.product), ("complaints", COMPLAINT.c.product), ("returns", RETURN.c.product),
                 ("reviews", REVIEW.c.product)),
+    "category": (("complaints", COMPLAINT.c.category),),
 }
 
 
 def distinct_values(engine: Engine, column: str, limit: int = DISTINCT_LIMIT) -> list[str]:
-    """Known values of a dimension (channel, agent, shop, product): for free-text filter recognition and
-    for refusing a filter value no row has. At least ``limit`` values means the list may be incomplete."""
+    """Known values of a dimension (channel, agent, shop, product, category): for free-text filter
+    recognition and for refusing a filter value no row has. At least ``limit`` values means the list may be incomplete."""
     found: set[str] = set()
     with engine.connect() as conn:
         for kind, col in _VALUE_SOURCES[column]:

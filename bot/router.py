@@ -34,6 +34,8 @@ _FILLER_RE = re.compile(
 )
 #: Punctuation and symbols carry no meaning in free text; what is left after them must be understood.
 _SYMBOLS_RE = re.compile(r"[\s\"'“”‘’`、;；:：?？!！,，.。~～()（）\[\]【】<>《》\-—_=+*/\\|@#$%^&]+")
+#: Columns whose bare values are recognised only by commands that take them (see _take_known_values).
+_EXPLICIT_ONLY = {"category"}
 #: A weak command is dropped when a stronger one is also named ("会话的满意度" → 满意度).
 _WEAK = {"会话量", "客服"}
 
@@ -204,8 +206,12 @@ class Router:
 
     @staticmethod
     def _take_known_values(rest: str, parsed: Parsed, known: dict[str, list[str]]) -> str:
-        """Bare dimension values (``淘宝``, ``小王``) become filters."""
-        candidates = [(value, column) for column, values in known.items() for value in values if value]
+        """Bare dimension values (``淘宝``, ``小王``) become filters. Complaint categories are everyday words
+        (物流, 质量, 其他), so a bare one is a filter only for a command that takes 类别 (``投诉 物流``);
+        elsewhere it stays a word, and ``类别=…`` is refused in words."""
+        takes = {FILTER_KEYS[cn] for cn in parsed.command.spec.filters}
+        candidates = [(value, column) for column, values in known.items() for value in values if value
+                      and (column not in _EXPLICIT_ONLY or column in takes)]
         for value, column in sorted(candidates, key=lambda vc: len(vc[0]), reverse=True):
             if column in parsed.filters or value not in rest:
                 continue

@@ -10,7 +10,7 @@ SPEC = CommandSpec(
     help="投诉数、投诉率（每千会话）、主要类别和商品",
     default_period="今天",
     filters=metric_filters("complaints"),
-    examples=("/投诉 今天", "/投诉 近7天 商品=羽绒服", "昨天淘宝的投诉"),
+    examples=("/投诉 今天", "/投诉 近7天 商品=羽绒服", "/投诉 今天 类别=物流", "昨天淘宝的投诉"),
 )
 
 

@@ -22,7 +22,10 @@ from handlers.staffing import staffing_section
 
 __all__ = ["DigestUnavailable", "digest_reply", "handle_command", "normalize_filters"]
 
-_ALLOWED = {col for k in digests.KPI_KEYS for col in METRICS[k].filters}
+#: 类别 is a complaint's own column: every other KPI of a digest (and its empty-check) would be left out,
+#: and its 投诉上升 block already lists the categories — a digest refuses it instead.
+_ALLOWED = {col for k in digests.KPI_KEYS for col in METRICS[k].filters} - {"category"}
+_ALLOWED_CN = "、".join(cn for cn, col in FILTER_KEYS.items() if col in _ALLOWED)
 
 
 def normalize_filters(filters: dict[str, str] | None) -> dict[str, str]:
@@ -31,8 +34,11 @@ def normalize_filters(filters: dict[str, str] | None) -> dict[str, str]:
     for key, value in (filters or {}).items():
         cn = FILTER_ALIASES.get(key, key)
         col = FILTER_KEYS.get(cn, key)
+        if col == "category":
+            raise CommandError(f"日报/周报不支持按「{key}」筛选：类别只属于投诉，其他指标无法按类别计算（可用：{_ALLOWED_CN}）。"
+                               "各类别的投诉见摘要的「投诉上升」，或发送 /投诉 昨天 类别=物流。")
         if col not in _ALLOWED:
-            raise CommandError(f"日报/周报不支持按「{key}」筛选（可用：{'、'.join(FILTER_KEYS)}）。")
+            raise CommandError(f"日报/周报不支持按「{key}」筛选（可用：{_ALLOWED_CN}）。")
         out[col] = str(value)
     return out
 

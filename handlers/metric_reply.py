@@ -31,7 +31,7 @@ def metric_filters(key: str) -> tuple[str, ...]:
     return tuple(_COLUMN_TO_CN[c] for c in METRICS[key].filters)
 
 
-def _detail_lines(metric: Metric, r: MetricResult) -> list[str]:
+def _detail_lines(metric: Metric, r: MetricResult, filters: dict[str, str]) -> list[str]:
     """The counts behind the headline, each with its measure word (个 会话, 单 订单, 条 评价, 位 客户)."""
     p = r.parts
     if metric.key == "csat":
@@ -44,7 +44,7 @@ def _detail_lines(metric: Metric, r: MetricResult) -> list[str]:
         return [f"已解决 {fmt_int(p['resolved'])} 个 / 已标注 {fmt_int(p['known'])} 个"
                 f"（会话 {fmt_int(p['conversations'])} 个）"]
     if metric.key == "complaints":
-        return [_per_mille_line(p), *_top_lines(r)]
+        return [_per_mille_line(p, filters), *_top_lines(r)]
     if metric.key == "return_rate":
         return [f"退货 {fmt_int(p['returns'])} 单 / 订单 {fmt_int(p['orders'])} 单", *_top_lines(r)]
     if metric.key == "repurchase":
@@ -59,12 +59,13 @@ def _detail_lines(metric: Metric, r: MetricResult) -> list[str]:
     return []
 
 
-def _per_mille_line(p: dict) -> str:
+def _per_mille_line(p: dict, filters: dict[str, str]) -> str:
     """投诉率, or why there is none: it is never dropped without a word."""
     if p.get("per_mille") is not None:
         return f"投诉率 {p['per_mille']:.1f}‰（同期会话 {fmt_int(p['conversations'])} 个）"
-    if p.get("conversations") is None:  # filtered by 商品: conversations carry no product
-        return "投诉率：按商品筛选时不计算（会话不区分商品，没有同口径的会话数作分母）"
+    if p.get("conversations") is None:  # filtered by 商品 or 类别: conversations carry neither
+        by = "、".join(cn for cn, col in (("商品", "product"), ("类别", "category")) if col in filters) or "商品"
+        return f"投诉率：按{by}筛选时不计算（会话不区分{by}，没有同口径的会话数作分母）"
     return "投诉率：同期没有会话，无法计算"
 
 
@@ -188,8 +189,9 @@ async def answer_metric(ctx: CommandContext, key: str) -> Reply:
     if cur.n == 0 and metric.key not in ("complaints", "conversations", "sales"):
         return Reply(f"{window_line(window, ctx.filters)}\n{_empty_text(metric)}，{metric.name}无法计算。",
                      title=metric.name)
-    lines = [_headline(metric, cur), window_line(window, ctx.filters), *notes.window, *_detail_lines(metric, cur),
-             notes.compare or _compare_line(metric, ctx, cur, prev), *notes.compare_extra]
+    lines = [_headline(metric, cur), window_line(window, ctx.filters), *notes.window,
+             *_detail_lines(metric, cur, ctx.filters), notes.compare or _compare_line(metric, ctx, cur, prev),
+             *notes.compare_extra]
     chart, why_not = await charting.trend(ctx, metric, rng)
     if why_not:  # a chart is never dropped or changed without a word
         lines.append(why_not)

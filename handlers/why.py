@@ -30,7 +30,7 @@ SPEC = CommandSpec(
 )
 
 _DIM_CN = {"channel": "渠道", "shop": "店铺", "agent": "客服", "product": "商品", "category": "类别"}
-_FILTER_CN = {"channel": "渠道", "shop": "店铺", "agent": "客服", "product": "商品"}
+_FILTER_CN = {"channel": "渠道", "shop": "店铺", "agent": "客服", "product": "商品", "category": "类别"}
 _NAMES = "满意度、解决率、首响、30秒应答率、投诉率、投诉、退货率、差评率、会话量、情感、复购率"
 MINUS = "−"
 
@@ -105,8 +105,6 @@ def drill(metric: WhyMetric, p: Part, phrase: str) -> str | None:
     """The command that shows the driver's segment (`/满意度 本周 渠道=抖音`)."""
     if not p.value:
         return None  # an empty value cannot be typed as a filter
-    if p.dimension == "category":
-        return f"/{metric.command} {phrase}"  # categories are listed there; there is no 类别= filter
     return f"/{metric.command} {phrase} {_FILTER_CN[p.dimension]}={p.value}"
 
 

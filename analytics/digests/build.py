@@ -165,7 +165,7 @@ def complaint_categories(conn: Connection, start: datetime, end: datetime,
     same reads as /投诉's top list (``rollup_complaint_tops`` with ≤ 1 filter, else the complaints
     rollup, else raw rows), with room for all categories instead of the top 5."""
     found = None
-    if len(filters) <= 1:
+    if len(filters) <= 1 and set(filters) <= set(rollups.COMPLAINT_TOPS_FDIMS):
         fdim, fkey = next(iter(filters.items())) if filters else ("all", rollups.ALL_KEY)
         found = rollups.breakdown(conn, "complaint_tops", ("category",), start, end, {"fdim": fdim, "fkey": fkey},
                                   limit=CATEGORY_LIMIT)

@@ -57,8 +57,8 @@ from analytics.rollups.read import (
     top,
     totals,
 )
-from analytics.rollups.specs import ALL_KEY, FRT_ALL, SPECS
+from analytics.rollups.specs import ALL_KEY, COMPLAINT_TOPS_FDIMS, FRT_ALL, SPECS
 
-__all__ = ["ALL_KEY", "FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch", "before_batch", "breakdown",
-           "defer_for_bulk_load", "disabled", "finish_bulk_load", "grouped", "hour_rows", "hourly", "invalidate", "is_ready",
+__all__ = ["ALL_KEY", "COMPLAINT_TOPS_FDIMS", "FRT_ALL", "KINDS", "SPECS", "Pending", "after_batch", "batch",
+           "before_batch", "breakdown", "defer_for_bulk_load", "disabled", "finish_bulk_load", "grouped", "hour_rows", "hourly", "invalidate", "is_ready",
            "probes", "quantiles", "rebuild", "refresh", "repeat_count", "top", "totals"]

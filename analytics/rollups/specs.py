@@ -54,6 +54,11 @@ def per_filter(name: str, filters: dict[str, ColumnElement]) -> tuple[FromClause
 
 COARSE_TO_FINE = (MONTH, DAY, HOUR)
 
+#: The single filters ``rollup_complaint_tops`` stores its rows under (``fdim``). Any other filter — 类别,
+#: whose top list would be the filter itself — has no rows there (reading it would count 0): callers
+#: read the ``complaints`` rollup, which carries every complaint dimension, instead.
+COMPLAINT_TOPS_FDIMS = ("channel", "product", "agent", "shop")
+
 
 @dataclass(frozen=True)
 class RollupSpec:
@@ -148,8 +153,9 @@ def _build_specs() -> dict[str, RollupSpec]:
     # /投诉 with at most one filter: complaints by category and product, overall and once under each single
     # filter (per_filter, like rollup_frt). Day and month grains: ~9 complaints an hour, so an hour grain would be
     # larger than its raw rows; up to a day of raw edge rows is a few hundred complaints.
-    tops_rows, fdim, fkey = per_filter("complaint_dims", {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product,
-                                                          "agent": CONV.c.agent, "shop": CONV.c.shop})
+    tops_cols = {"channel": COMPLAINT.c.channel, "product": COMPLAINT.c.product, "agent": CONV.c.agent,
+                 "shop": CONV.c.shop}
+    tops_rows, fdim, fkey = per_filter("complaint_dims", {d: tops_cols[d] for d in COMPLAINT_TOPS_FDIMS})
     specs.append(RollupSpec("complaint_tops", RollupComplaintTops.__table__,
                             conv_of_complaint.outerjoin(tops_rows, true()), COMPLAINT.c.created_at,
                             COMPLAINT.c.complaint_id,

@@ -91,6 +91,7 @@ async def test_metrics_after_traffic_and_the_request_id_from_callback_to_deliver
     await fake.wait_for(lambda: [r.status for r in stored()] == ["sent"], within=30)
     (row,) = stored()
     assert row.extra["request_id"] == "req-cb-0001"
+    await fake.wait_for(lambda: f"outbox #{row.id} -> " in json_log.getvalue(), within=30)  # logged after the row
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     tagged = [line["message"] for line in lines if line.get("request_id") == "req-cb-0001"]
     assert any(m.startswith("command 投诉") for m in tagged), tagged
@@ -148,8 +149,8 @@ async def test_scheduler_runs_misfires_and_leader_identity(aiohttp_client, sqlit
                            misfire_grace_time=1)
     await fake.wait_for(lambda: jobs.scheduler.get_job("test.late") is None, within=30)
     fams = families(await (await client.get("/metrics")).text())  # no token configured: open
-    assert sample(fams, "csbot_scheduler_job_runs_total", job="test.tick", outcome="ok") >= 2
-    assert sample(fams, "csbot_scheduler_job_misfires_total", job="test.late") == 1
+    assert sample(fams, "csbot_scheduler_job_runs_total", job_id="test.tick", outcome="ok") >= 2
+    assert sample(fams, "csbot_scheduler_job_misfires_total", job_id="test.late") == 1
     assert sample(fams, "csbot_leader", replica="replica-a") == 1
     await client.close()
 

@@ -61,10 +61,10 @@ class ServerMetrics:
                               registry=r)
         self.events = Counter("csbot_events_records_total", "Event API records by kind and outcome",
                               ["kind", "outcome"], registry=r)
-        self.job_runs = Counter("csbot_scheduler_job_runs_total", "Scheduler job runs by job and outcome",
-                                ["job", "outcome"], registry=r)
+        self.job_runs = Counter("csbot_scheduler_job_runs_total", "Scheduler job runs by job id and outcome",
+                                ["job_id", "outcome"], registry=r)
         self.job_misfires = Counter("csbot_scheduler_job_misfires_total",
-                                    "Scheduler runs missed by more than the misfire grace", ["job"], registry=r)
+                                    "Scheduler runs missed by more than the misfire grace", ["job_id"], registry=r)
         self.state: StateCollector | None = None
 
     # ---------------------------------------------------------------- hooks
@@ -79,7 +79,8 @@ class ServerMetrics:
         self.deliveries.labels(platform, outcome).inc()
 
     def on_job_event(self, event: Any) -> None:
-        """APScheduler listener for EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED."""
+        """APScheduler listener for EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED. The label is
+        ``job_id``, not ``job``: Prometheus's own target label ``job`` would rename a ``job`` label away."""
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 
         job = str(event.job_id)

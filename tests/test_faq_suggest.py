@@ -237,3 +237,14 @@ def test_decisions_on_unknown_or_accepted_rows_are_refused(loaded: Engine) -> No
         ledger.decide(loaded, first.id, ledger.DISMISS, user="boss", audit=_audit(), now=NOW, regrow_factor=2.0)
     with Session(loaded) as s:
         assert s.get(FaqSuggestion, first.id).decided_by == "boss"
+
+
+def test_kept_extractions_are_reused_only_for_the_same_extract_version(loaded: Engine) -> None:
+    first = run(loaded)
+    assert first.state["extracted"]["可以开发票吗"] == extract("可以开发票吗")
+    planted = {**first.state, "extracted": {**first.state["extracted"], "可以开发票吗": None}}
+    reused = run(loaded, state=planted)  # the kept (planted) extraction is taken as is: 可以开发票吗 asks nothing
+    invoice = _by_topic(first, "可以开发票吗")
+    assert _by_topic(reused, "能开发票吗？").questions < invoice.questions
+    stale = run(loaded, state={**planted, "extract_version": "another"})
+    assert _by_topic(stale, "可以开发票吗").questions == invoice.questions

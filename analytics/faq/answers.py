@@ -27,7 +27,7 @@ from scipy import sparse
 QUICK_REPLY = "快捷回复"
 ARTICLE = "知识库文章"
 REVIEW = "答案需复查"
-MAX_DISTINCT = 400  # the most frequent distinct replies compared per cluster (the rest are rare variants)
+MAX_DISTINCT = 200  # the most frequent distinct replies compared per cluster (the rest are rare variants)
 
 
 @dataclass(frozen=True)

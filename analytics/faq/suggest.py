@@ -26,11 +26,14 @@ before, a to-date window's same elapsed span), with their conversations' outcome
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, and_, select
 
@@ -41,6 +44,8 @@ from analytics.store.models import Conversation, KBEntry, Message
 from analytics.textmodel.pii import mask_pii
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# The kept extractions are valid for this version of extract.py only.
+EXTRACT_VERSION = hashlib.sha256(Path(sys.modules[extract.__module__].__file__ or "").read_bytes()).hexdigest()[:16]
 
 # The category an entry is filed under (export column 分类), by the first table row whose words occur.
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -112,7 +117,7 @@ class Suggestion:
 @dataclass
 class Result:
     suggestions: list[Suggestion]
-    state: dict  # {"index": ClusterIndex.to_state(), "labels": {question: label}} after this run
+    state: dict  # {"index": ClusterIndex.to_state(), "labels": {question: label}, "extracted": {text: question}, …}
     questions: int  # questions found in both periods
     current_questions: int
     clusters: int
@@ -125,9 +130,12 @@ def _utc(dt: datetime) -> datetime:
 
 
 def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, start: datetime,
-                   end: datetime) -> list[Asked]:
+                   end: datetime, extracted: dict[str, str | None] | None = None) -> list[Asked]:
     """The customer questions of ``[prev_start, prev_end)`` and ``[start, end)`` with the agent reply that
-    followed each (a reply may come after the period's end: it is read up to ``end``)."""
+    followed each (a reply may come after the period's end: it is read up to ``end``).
+
+    ``extracted`` (customer text → its question or None) is used and filled: the texts a run met are what
+    the next run would extract again."""
     m, c = Message.__table__.c, Conversation.__table__.c
     stmt = (select(m.conversation_id, m.sender, m.text, m.sent_at, c.customer_id, c.resolved, c.rating)
             .select_from(Message.__table__.outerjoin(Conversation.__table__, c.conversation_id == m.conversation_id))
@@ -135,6 +143,7 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             .order_by(m.conversation_id, m.sent_at, m.message_id))
     start_utc, prev_end_utc = _utc(start), _utc(prev_end)
     # Customers and agents repeat themselves word for word: each distinct text is extracted and masked once.
+    known = extracted if extracted is not None else {}
     seen_q: dict[str, str | None] = {}
     seen_r: dict[str, str | None] = {}
     out: list[Asked] = []
@@ -159,7 +168,7 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             continue  # between the two periods (a to-date window's comparison span ends earlier)
         text = row.text or ""
         if text not in seen_q:
-            seen_q[text] = extract(text)
+            seen_q[text] = known[text] if text in known else extract(text)
         question = seen_q[text]
         if question is None:
             continue
@@ -168,6 +177,9 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
                         "customer": row.customer_id or f"conversation:{row.conversation_id}",
                         "current": sent >= start_utc, "resolved": row.resolved, "rating": row.rating})
     out += [Asked(reply=None, **p) for p in pending]
+    if extracted is not None:
+        extracted.clear()
+        extracted.update(seen_q)
     return out
 
 
@@ -307,7 +319,10 @@ def suggest(conn: Connection, start: datetime, end: datetime, prev_start: dateti
     """The suggestions for the window ``[start, end)`` (compared with ``[prev_start, prev_end)``), see module docs."""
     report = progress or (lambda stage, done, total: None)
     report("读取消息", 0, 3)
-    asked = read_questions(conn, prev_start, prev_end, start, end)
+    # What extract() made of each customer text the last run met, while extract.py is unchanged: extracting is
+    # most of a run's cost, and from week to week most texts are the same.
+    extracted = dict(state.get("extracted") or {}) if state and state.get("extract_version") == EXTRACT_VERSION else {}
+    asked = read_questions(conn, prev_start, prev_end, start, end, extracted)
     kb = read_kb(conn)
     report("聚类", 1, 3)
     # Knowledge-base questions are clustered with the customers' (normalised the same way): the cluster an
@@ -337,5 +352,6 @@ def suggest(conn: Connection, start: datetime, end: datetime, prev_start: dateti
         proposed.append(s)
     proposed.sort(key=lambda s: (-s.questions, -s.customers, s.question))
     report("完成", 3, 3)
-    return Result(proposed, {"index": index.to_state(), "labels": known}, len(asked), sum(1 for a in asked if a.current), len(groups),
+    return Result(proposed, {"index": index.to_state(), "labels": known, "extracted": extracted,
+                             "extract_version": EXTRACT_VERSION}, len(asked), sum(1 for a in asked if a.current), len(groups),
                   covered=skipped, fitted=fitted)

@@ -264,7 +264,9 @@ def summarize(label: int, asked: Sequence[Asked], params: Params) -> Suggestion:
     outcomes = {a.conversation_id: (a.resolved, a.rating) for a in current}
     known = {k: v for k, v in outcomes.items() if v[0] is not None or v[1] is not None}
     counts = Counter(a.question for a in current)
-    head = min(counts, key=lambda q: (-counts[q], len(q), q)) if counts else asked[0].question
+    # The standard question: the most asked phrasing without a placeholder (〈地址〉 reads badly as a KB question).
+    plain = [q for q in counts if "〈" not in q] or list(counts)
+    head = min(plain, key=lambda q: (-counts[q], len(q), q)) if plain else asked[0].question
     previous = sum(1 for a in asked if not a.current)
     pick, basis = _answer(asked)
     kind = answers.kind_of(pick, params.quick_similarity, params.quick_max_chars) if pick else answers.ARTICLE

@@ -203,3 +203,29 @@ async def test_readiness_is_false_while_a_migration_holds_the_lock(engine):  # n
             os.close(fd)
     assert not ok and checks["migrations"] == "running"
     assert (await readiness(engine))[0] is True
+
+
+async def test_a_poke_on_a_follower_checks_the_alerts_there(sqlite_engine, tmp_path):
+    """The documented choice: an event-API batch landing on a follower is checked there and then (the alert
+    job lease keeps checks one at a time across replicas), not left for the leader's next interval."""
+    from apscheduler.events import EVENT_JOB_EXECUTED
+
+    from bot.jobs.alerts import AlertJob
+
+    settings = Settings(server={"leader_poll_seconds": 0.2}, digests={"enabled": False},
+                        general={"data_dir": str(tmp_path)})
+    leader = JobScheduler(settings, None, None, leader=leadership_for(sqlite_engine, "a"))
+    follower = JobScheduler(settings, None, AlertJob(settings, sqlite_engine, owner="b"),
+                            leader=leadership_for(sqlite_engine, "b"))
+    done: list[str] = []
+    follower.scheduler.add_listener(lambda event: done.append(event.job_id), EVENT_JOB_EXECUTED)
+    try:
+        await leader.start()
+        await follower.start()
+        assert leader.is_leader and not follower.is_leader
+        assert follower.scheduler.get_job("alerts.tick") is None  # no timed checks on a follower
+        follower.poke_alerts()
+        await wait_until(lambda: "alerts.poke" in done, 60, "the poke's check on the follower")
+    finally:
+        leader.stop()
+        follower.stop()

@@ -48,12 +48,17 @@ def datasets_dir() -> Path:
     return Path(env) if env else ROOT.parent / "shared" / "datasets"
 
 
+_BASELINE: dict[str, list[int]] = {}
+
+
 def score_groups(name: str, questions: list[str], gold: list[str], threshold: float) -> dict:
     params = replace(DEFAULT, threshold=threshold)
     started = time.perf_counter()
     ours = cluster(questions, params)
     seconds = time.perf_counter() - started
-    base = tfidf_average_linkage(questions)
+    if name not in _BASELINE:  # the baseline does not depend on csbot's threshold
+        _BASELINE[name] = tfidf_average_linkage(questions)
+    base = _BASELINE[name]
     row = {"data": name, "questions": len(questions), "groups": len(set(gold)), "threshold": threshold,
            "seconds": round(seconds, 2)}
     for who, labels in (("csbot", ours), ("baseline", base)):
@@ -63,6 +68,9 @@ def score_groups(name: str, questions: list[str], gold: list[str], threshold: fl
                     "clusters": len({x for x in labels if x != -1})}
     row["f1_ratio"] = round(row["csbot"]["f1"] / row["baseline"]["f1"], 2) if row["baseline"]["f1"] else None
     return row
+
+
+_BASELINE_COS: dict = {}
 
 
 def score_pairs(name: str, pairs: list[tuple[str, str, int]], threshold: float) -> dict:
@@ -75,7 +83,9 @@ def score_pairs(name: str, pairs: list[tuple[str, str, int]], threshold: float) 
     params = replace(DEFAULT, threshold=threshold)
     ours = dict(zip(questions, cluster(questions, params), strict=True))
     sim = similarities([p[0] for p in pairs], [p[1] for p in pairs], fit_on=questions)
-    base_cos = tfidf_pair_cosine(pairs, questions)
+    if name not in _BASELINE_COS:
+        _BASELINE_COS[name] = tfidf_pair_cosine(pairs, questions)
+    base_cos = _BASELINE_COS[name]
     row = {"data": name, "pairs": len(pairs), "positive": sum(p[2] for p in pairs), "threshold": threshold}
     decisions = {
         "csbot": pair_decisions(pairs, ours),

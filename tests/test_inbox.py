@@ -261,3 +261,41 @@ async def test_a_restarted_outbox_cannot_burst_past_dingtalks_limit(engine, fake
     assert len(pending) == 10 and all(r.next_attempt_at is not None for r in pending)
     for sender in opened:
         await sender.close()
+
+
+async def test_a_stream_frame_not_stored_is_not_acked_and_its_redelivery_gets_through(fake):
+    from bot.adapters import dingtalk_stream
+    from bot.web.dispatch import Unavailable
+
+    got: list[IncomingMessage] = []
+    down = [True]
+
+    def submit(msg: IncomingMessage) -> bool:
+        if down[0]:
+            raise Unavailable("inbox unavailable")  # what the dispatcher raises when the database is down
+        got.append(msg)
+        return True
+
+    settings = DingTalkSettings(app_key=fake.app_key, app_secret=fake.app_secret, robot_code=fake.robot_code,
+                                api_base=fake.base_url, oapi_base=fake.base_url, mode="stream")
+    bridge = dingtalk_stream.StreamBridge(settings, submit)
+    bridge.start()
+    try:
+        await asyncio.wait_for(fake.stream.connected.wait(), 10)
+        frame = {"specVersion": "1.0", "type": "CALLBACK",
+                 "headers": {"messageId": "frame-1", "topic": dingtalk_stream.ROBOT_TOPIC,
+                             "contentType": "application/json"},
+                 "data": json.dumps(callback_payload(fake, "/帮助"))}
+
+        def acks() -> list[dict]:
+            return [a for a in fake.stream.acks if a["headers"]["messageId"] == "frame-1"]
+
+        await fake.stream.sockets[-1].send_json(frame)
+        await fake.wait_for(lambda: len(acks()) == 1)
+        assert acks()[0]["code"] != 200 and got == []  # not stored: not acknowledged as received
+        down[0] = False
+        await fake.stream.sockets[-1].send_json(frame)  # DingTalk delivers it again
+        await fake.wait_for(lambda: len(acks()) == 2)
+        assert acks()[1]["code"] == 200 and [m.text for m in got] == ["/帮助"]
+    finally:
+        await bridge.stop()

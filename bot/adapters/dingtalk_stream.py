@@ -63,8 +63,10 @@ class _RobotHandler(dingtalk_stream.CallbackHandler):
         except dingtalk.PayloadError as exc:
             log.warning("stream message ignored: %s", exc)
             return AckMessage.STATUS_OK, "ignored"
-        if msg is not None:
-            self.bridge.hand_over(msg)
+        if msg is not None and not await self.bridge.hand_over(msg):
+            # not stored (shutting down, inbox unreachable): no OK ack, so DingTalk delivers the frame again
+            self.frames.discard(str(callback.headers.message_id))
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "unavailable"
         return AckMessage.STATUS_OK, "OK"
 
 
@@ -195,7 +197,6 @@ class StreamBridge:
         self.settings = settings
         self.submit = submit
         self.busy = busy or _no_busy_reply
-        self._pending: set[asyncio.Future[None]] = set()
         self.connected = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -218,31 +219,30 @@ class StreamBridge:
         self._started.set()
         await self._client.run_until_stopped()
 
-    def hand_over(self, msg: IncomingMessage) -> None:
-        """Called on the SDK thread: schedule ``submit(msg)`` on the server loop and return at once."""
+    async def hand_over(self, msg: IncomingMessage) -> bool:
+        """Called on the SDK thread: run ``submit(msg)`` on the server loop and wait until the message is
+        stored in the inbox (the frame is acked only then); False when it was not taken."""
         if self._loop is None or self._loop.is_closed():
-            return
-        self._loop.call_soon_threadsafe(self._submit, msg)
+            return False
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._store(msg), self._loop))
 
-    def _submit(self, msg: IncomingMessage) -> None:
-        task = asyncio.ensure_future(self._store(msg))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _store(self, msg: IncomingMessage) -> None:
+    async def _store(self, msg: IncomingMessage) -> bool:
         try:
             result = self.submit(msg)
             if inspect.isawaitable(result):  # the dispatcher's: stored in the inbox
                 await result
+            return True
         except Overloaded:
             log.warning("stream message %s refused: backlog full; the sender is asked to resend", msg.message_id[:24])
             try:
                 await self.busy(msg)
             except Exception:  # noqa: BLE001 - the notice is a courtesy
                 log.warning("busy notice for %s not queued", msg.message_id[:24], exc_info=True)
+            return True
         except Refused:
-            log.warning("stream message %s arrived during shutdown or an inbox outage; DingTalk will not get a reply",
+            log.warning("stream message %s not taken (shutting down or inbox unreachable); left to redelivery",
                         msg.message_id[:24])
+            return False
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop the SDK loop and wait for its thread without blocking the server loop."""

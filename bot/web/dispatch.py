@@ -99,6 +99,10 @@ class RecentIds:
         self._seen[key] = now
         return True
 
+    def discard(self, key: str) -> None:
+        """Forget ``key`` (its message was not taken after all: a redelivery must get through)."""
+        self._seen.pop(key, None)
+
 
 class Dispatcher:
     """Runs commands in the background and routes their replies to the platform."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from bot.web import create_app
 from bot.web.dispatch import BUSY_TEXT
 from bot.web.inbox import Inbox, decode_message, encode_message
 from handlers.base import Reply
+from tests import wecom_client as wx
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers
 from tests.fakes.dingtalk_server import FakeDingTalk
 
@@ -152,7 +154,9 @@ def settings_for(fake: FakeDingTalk, tmp_path, **server) -> Settings:  # noqa: A
     return Settings(general={"data_dir": str(tmp_path / "data")}, server=server,
                     dingtalk={"app_key": fake.app_key, "app_secret": fake.app_secret, "robot_code": fake.robot_code,
                               "api_base": fake.base_url, "oapi_base": fake.base_url},
-                    feishu={"verification_token": SecretStr(token or "")})
+                    feishu={"verification_token": SecretStr(token or "")},
+                    wecom={"corp_id": wx.CORP_ID, "token": SecretStr(wx.TOKEN),
+                           "encoding_aes_key": SecretStr(wx.AES_KEY), "agent_id": 1000002})
 
 
 def feishu_event(i: int) -> bytes:
@@ -178,6 +182,11 @@ async def test_the_backlog_is_bounded_per_vendor(aiohttp_client, engine, fake, t
     assert [s.kind for s in busy] == ["group", "group"] and all(BUSY_TEXT in s.markdown for s in busy)
     # Feishu redelivers what it did not see acknowledged: 503, nothing stored
     resp = await client.post("/feishu/callback", data=feishu_event(1), headers={"Content-Type": "application/json"})
+    assert resp.status == 503
+    # WeCom counts only HTTP 200 as received and retries anything else: 503, nothing stored
+    now = int(time.time())
+    query, xml = wx.post(wx.inner_text("/满意度", msg_id="7441000000000000001", ts=now), ts=now)
+    resp = await client.post("/wecom/callback", params=query, data=xml.encode())
     assert resp.status == 503
     assert count(engine, InboxMessage) == 3 and bot.started == 3  # never more than the bound in flight
     bot.release.set()

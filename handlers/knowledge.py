@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analytics.faq import export, ledger
-from analytics.faq.suggest import Params
+from analytics.faq.suggest import Params, tidy
 from analytics.periods import resolve_window
 from analytics.store.audit import AuditEntry
 from handlers import knowledge_text
@@ -139,10 +139,10 @@ async def _decide(ctx: CommandContext, opts: FaqOptions, action: str, words: lis
         raise CommandError(str(exc)) from None
     if action == ledger.ACCEPT:
         answer = row.edited_answer or row.answer
-        return Reply(f"已采纳 #{row.id}「{row.question}」，加入知识库（{row.kb_id}）。以后同类问题算作已覆盖。\n"
+        return Reply(f"已采纳 #{row.id}「{tidy(row.question)}」，加入知识库（{row.kb_id}）。以后同类问题算作已覆盖。\n"
                      f"答案：{answer}\n导出给店小蜜/智齿等导入：/知识库 导出", title="知识库")
     factor = opts.regrow_factor
-    return Reply(f"已忽略 #{row.id}「{row.question}」（当前 {row.count} 次）。"
+    return Reply(f"已忽略 #{row.id}「{tidy(row.question)}」（当前 {row.count} 次）。"
                  f"除非它增长到 {factor:g} 倍（{int(-(-factor * row.count // 1))} 次以上），不会再建议。", title="知识库")
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from analytics.faq import answers
 from analytics.faq.ledger import Run, regrown
+from analytics.faq.suggest import tidy
 from analytics.store.faq import ACCEPTED, DISMISSED, FaqSuggestion
 from handlers.format import fmt_int, fmt_pct
 
@@ -30,7 +31,7 @@ def _days(run: Run) -> str:
 def list_line(row: FaqSuggestion) -> str:
     s = row.stats or {}
     again = "（曾忽略，又增长了）" if row.status == DISMISSED else ""
-    return (f"#{row.id} {row.question} · {fmt_int(s.get('questions', row.count))} 次 · "
+    return (f"#{row.id} {tidy(row.question)} · {fmt_int(s.get('questions', row.count))} 次 · "
             f"{fmt_int(s.get('customers'))} 位顾客 · {growth_text(s)} · {row.kind}{again}")
 
 
@@ -80,7 +81,7 @@ def detail(row: FaqSuggestion, regrow_factor: float, tz, quick_similarity: float
     window = (s.get("window") or {}).get("label", "")
     days = window.split(" ", 1)[0] or "本期"
     lines = [f"**知识库建议 #{row.id} · {row.kind}**（{_status(row, regrow_factor, tz)}）",
-             f"问题：{row.question}　分类：{row.category or '其他'}",
+             f"问题：{tidy(row.question)}　分类：{row.category or '其他'}",
              f"{days}提问 {fmt_int(s.get('questions'))} 次，{fmt_int(s.get('customers'))} 位顾客；"
              f"前一期 {fmt_int(s.get('previous'))} 次（{growth_text(s)}）"]
     if s.get("conversations"):

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from analytics.demo.load import generate_demo
 from analytics.faq.extract import extract
+from analytics.faq.suggest import tidy
 from analytics.ingest import ingest_records
 from analytics.store.audit import AuditEntry
 from analytics.store.db import open_database
@@ -97,7 +98,7 @@ async def test_workflow_on_demo_data(db: str, tmp_path: Path) -> None:
     sheet = load_workbook(xlsx).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("问题", "相似问题", "答案", "分类")
-    assert len(rows) == 2 and rows[1][0] == row.question and rows[1][2] == "亲，这是改过的答案 欢迎再来"
+    assert len(rows) == 2 and rows[1][0] == tidy(row.question) and rows[1][2] == "亲，这是改过的答案 欢迎再来"
     csv_path = next(f.path for f in export.files if f.path.suffix == ".csv")
     assert csv_path.read_text(encoding="utf-8-sig").splitlines()[0] == "问题,相似问题,答案,分类"
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from analytics.faq import answers, ledger
 from analytics.faq.extract import extract
-from analytics.faq.suggest import Params, suggest
+from analytics.faq.suggest import Params, suggest, tidy
 from analytics.ingest import ingest_records
 from analytics.store.audit import AuditEntry
 from analytics.store.faq import ACCEPTED, DISMISSED, FaqSuggestion
@@ -161,6 +161,14 @@ def test_candidate_answer_is_a_stored_good_reply_masked(loaded: Engine) -> None:
     assert ship.pick is not None and ship.pick.replies == sum(1 for _ in range(40) if _ % 6 != 5 and _ % 4) + sum(
         1 for n in range(1000, 1016) if n % 6 != 5 and n % 4)
     assert all("138" not in p for p in ship.phrasings) and 3 <= len(ship.phrasings) <= 5
+
+
+def test_tidy_reads_well_and_keeps_the_question() -> None:
+    assert tidy("的，可以便宜点吗，拜托了") == "可以便宜点吗"  # a vocative's leftover and a courtesy tail
+    assert tidy("帮我改一下地址，〈地址〉") == "帮我改一下地址"  # a placeholder at the end
+    assert tidy("〈订单号〉怎么还没发货") == "怎么还没发货"  # … or at the start
+    assert tidy("〈尺码〉") == "〈尺码〉"  # nothing left: kept as it was
+    assert tidy("能便宜点吗") == "能便宜点吗"
 
 
 def test_kind_follows_reply_consistency() -> None:

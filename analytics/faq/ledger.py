@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from analytics.faq import answers
-from analytics.faq.suggest import Params, Progress, Result, Suggestion, suggest
+from analytics.faq.suggest import Params, Progress, Result, Suggestion, suggest, tidy
 from analytics.store.audit import AuditEntry
 from analytics.store.faq import ACCEPTED, DISMISSED, PROPOSED, FaqState, FaqSuggestion
 from analytics.store.models import KBEntry
@@ -245,7 +245,7 @@ def _accept(session: Session, row: FaqSuggestion, edited: str | None, now: datet
         kb_id = row.kb_id or f"faq-{row.id}"
         entry = session.get(KBEntry, kb_id)
         if entry is None:
-            entry = KBEntry(kb_id=kb_id, question=row.question, answer=answer, tags=row.category, status="active",
+            entry = KBEntry(kb_id=kb_id, question=tidy(row.question), answer=answer, tags=row.category, status="active",
                             source="mined", created_at=now, updated_at=now)
             session.add(entry)
         else:

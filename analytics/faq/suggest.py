@@ -205,13 +205,16 @@ _PLACEHOLDER = re.compile(r"〈[^〈〉]{1,6}〉")
 # Courtesy tails and a vocative's leftover (掌柜的 → 的) that normalisation keeps; a KB's similar questions drop them.
 _COURTESY_TAIL = re.compile(r"[，,\s]*(?:辛苦了?|拜托了?|谢谢(?:你|亲|啦)?|3q|thx|thanks|麻烦(?:你|了|看下|看一下)?|在线等|急)$")
 _LEADING_DE = re.compile(r"^的[，\s]*")
+_EDGE_PLACEHOLDER = re.compile(r"^(?:〈[^〈〉]{1,6}〉[，,\s]*)+|(?:[，,\s]*〈[^〈〉]{1,6}〉)+$")
 
 
 def tidy(question: str) -> str:
-    """``的，可以便宜点吗，拜托了`` → ``可以便宜点吗``: a normalised question without courtesy leftovers."""
+    """``的，可以便宜点吗，拜托了`` → ``可以便宜点吗``, ``帮我改一下地址，〈地址〉`` → ``帮我改一下地址``: a normalised
+    question without courtesy leftovers or a placeholder at either end, for people to read (matching keeps
+    the normalised form)."""
     text = _LEADING_DE.sub("", question)
     while True:
-        shorter = _COURTESY_TAIL.sub("", text)
+        shorter = _EDGE_PLACEHOLDER.sub("", _COURTESY_TAIL.sub("", text))
         if shorter == text or not shorter:
             return text
         text = shorter

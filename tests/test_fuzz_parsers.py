@@ -8,8 +8,8 @@ must return a 4xx/200 and never raise.
 
 CI runs 200 examples per property (the file importer, which writes to a database each time, 40).
 A long run: ``HYPOTHESIS_PROFILE=long python -m pytest -q -p no:cacheprovider tests/test_fuzz_parsers.py``
-(20,000 / 2,000 examples). atheris is not used: it has no wheel for this Python and builds against
-a libFuzzer-enabled clang, which this machine does not have.
+(20,000 / 2,000 examples). Coverage-guided fuzzing of the byte-level paths (WeCom crypto and XML,
+Feishu decrypt, the JSON parsers) is ``bench/fuzz/atheris_inbound.py`` (atheris), run by hand.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ class Suggestion:
 @dataclass
 class Result:
     suggestions: list[Suggestion]
-    state: dict  # {"index": ClusterIndex.to_state(), "labels": {question: label}, "extracted": {text: question}, …}
+    state: dict  # {"index": ClusterIndex.to_state(), "labels": {question: label}, "extracted": {text_key: question}, …}
     questions: int  # questions found in both periods
     current_questions: int
     clusters: int
@@ -134,8 +134,8 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
     """The customer questions of ``[prev_start, prev_end)`` and ``[start, end)`` with the agent reply that
     followed each (a reply may come after the period's end: it is read up to ``end``).
 
-    ``extracted`` (customer text → its question or None) is used and filled: the texts a run met are what
-    the next run would extract again."""
+    ``extracted`` (:func:`text_key` of a customer text → its question or None) is used and filled: the texts
+    a run met are what the next run would extract again."""
     m, c = Message.__table__.c, Conversation.__table__.c
     stmt = (select(m.conversation_id, m.sender, m.text, m.sent_at, c.customer_id, c.resolved, c.rating)
             .select_from(Message.__table__.outerjoin(Conversation.__table__, c.conversation_id == m.conversation_id))
@@ -168,7 +168,8 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
             continue  # between the two periods (a to-date window's comparison span ends earlier)
         text = row.text or ""
         if text not in seen_q:
-            seen_q[text] = known[text] if text in known else extract(text)
+            key = text_key(text)
+            seen_q[text] = known[key] if key in known else extract(text)
         question = seen_q[text]
         if question is None:
             continue
@@ -179,8 +180,14 @@ def read_questions(conn: Connection, prev_start: datetime, prev_end: datetime, s
     out += [Asked(reply=None, **p) for p in pending]
     if extracted is not None:
         extracted.clear()
-        extracted.update(seen_q)
+        extracted.update((text_key(t), q) for t, q in seen_q.items())
     return out
+
+
+def text_key(text: str) -> str:
+    """What the kept extractions are keyed by: a hash, so the state holds no customer's raw message (the
+    values are normalised questions, masked)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 
 def read_kb(conn: Connection) -> list[tuple[str, str]]:

@@ -249,3 +249,25 @@ async def test_event_api_every_field_every_wrong_type(app):
         else:
             assert resp.status == 400, (path, wrong, body)
             assert body["message"] and body["error"], body
+
+
+async def test_the_issue_17_cases_are_400_with_the_field_named(app):
+    """The four 500s and the dispatched chat_id list of the hostile-request run, one by one."""
+    client, _ = app
+    rich = json.loads((FIXTURES / "dingtalk" / "rich_text.json").read_text("utf-8"))["payload"]
+    for content in ([{"text": "首响"}], "首响 昨天"):
+        resp = await client.post("/dingtalk/callback", data=json.dumps({**rich, "content": content}).encode(),
+                                 headers=dingtalk_headers(DT_SECRET))
+        answer = await resp.json()
+        assert resp.status == 400 and "content" in answer["errmsg"] and "字段" in answer["errmsg"], answer
+    event = feishu_cases()[0][1]
+    for path, value in ((("sender",), "ou_x"), (("sender", "sender_id"), "ou_x"), (("message", "chat_id"), ["oc_1"])):
+        mutated = copy.deepcopy(event)
+        node = mutated["event"]
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        body = json.dumps({"encrypt": feishu_encrypt(FS_KEY, json.dumps(mutated))}).encode()
+        resp = await client.post("/feishu/callback", data=body, headers=feishu_headers(body, ts=int(time.time()),
+                                                                                       key=FS_KEY))
+        assert resp.status == 400, (path, await resp.text())

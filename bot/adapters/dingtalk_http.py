@@ -62,8 +62,11 @@ async def callback(request: web.Request) -> web.Response:
     try:
         payload = json.loads(body)
         msg = dingtalk.parse_callback(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # PayloadError is a ValueError
-        return _refuse(ctx, "malformed", 400, "malformed body")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # PayloadError is a ValueError
+        # The typed check (bot.adapters.payloads) names the field, in Chinese and English, never its value.
+        why = str(exc) if isinstance(exc, dingtalk.PayloadError) else "请求体不是合法的 JSON / body is not valid JSON"
+        log.warning("dingtalk callback refused: malformed (%s)", why)
+        return _refuse(ctx, "malformed", 400, f"malformed body: {why}")
     if msg is None:
         ctx.metrics.callbacks.labels(dingtalk.PLATFORM, "ignored").inc()
         return web.json_response({"errcode": 0, "errmsg": "ignored"})

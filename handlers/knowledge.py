@@ -166,6 +166,9 @@ async def _export(ctx: CommandContext) -> Reply:
         links = await asyncio.to_thread(lambda: [(f.title, publish(f.path)) for f in files])
         lines += [f"{title}：{url}" for title, url in links]
         lines.append("（下载链接有时效，过期后请重新导出）")
+    elif ctx.platform != "console":
+        lines.append("（没有配置 server.public_base_url，发不出下载链接；文件已存在服务器的 exports 目录，"
+                     "也可以在服务器上运行 csbot ask \"/知识库 导出\" 取得）")
     return Reply("\n".join(lines), title="知识库导出", files=files)
 
 

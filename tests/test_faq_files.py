@@ -73,3 +73,31 @@ def test_csv_keeps_line_breaks_inside_the_cell(tmp_path: Path) -> None:
     with path.open(encoding="utf-8-sig", newline="") as f:
         assert list(csv.reader(f)) == [["问题", "相似问题", "答案", "分类"],
                                        ["什么时候发货", "啥时候发货\n几天发货", "亲，付款后48小时内发货", "发货"]]
+
+
+def _accepted(engine) -> None:  # noqa: ANN001
+    from sqlmodel import Session
+
+    from analytics.store.faq import FaqSuggestion
+
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    with Session(engine) as s:
+        s.add(FaqSuggestion(signature="s1", question="什么时候发货", kind="快捷回复", status="accepted", category="发货",
+                            answer="亲，付款后48小时内发货", stats={"similar": ["啥时候发货"]}, count=20,
+                            first_seen_at=now, updated_at=now, decided_at=now))
+        s.commit()
+
+
+async def test_export_command_links_or_says_why_not(aiohttp_client, sqlite_engine, tmp_path: Path) -> None:
+    _accepted(sqlite_engine)
+    links = ChartLinks(tmp_path / "public", b"k" * 32, "http://bot.test", 600)
+    bot = Bot(Settings(), sqlite_engine, chart_dir=tmp_path / "charts")
+    client = await aiohttp_client(create_app(bot, Settings(), senders={}, chart_links=links))
+    reply = await bot.ask("/知识库 导出", platform="dingtalk", user_id="u1", chat_id="g1")
+    urls = [w for w in reply.text.split() if "/files/" in w]
+    assert reply.ok and len(urls) == 2 and len(reply.files) == 2, reply.text
+    got = await client.get(urls[0].split("：", 1)[-1].removeprefix("http://bot.test"))
+    assert got.status == 200
+    plain = Bot(Settings(), sqlite_engine, chart_dir=tmp_path / "charts2")
+    without = await plain.ask("/知识库 导出", platform="dingtalk", user_id="u1", chat_id="g1")
+    assert without.ok and "public_base_url" in without.text and "/files/" not in without.text

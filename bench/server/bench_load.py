@@ -114,7 +114,8 @@ def run_schemathesis(url: str, examples: int, seed: int) -> dict:
            "--max-examples", str(examples), "--seed", str(seed), "--checks", "all", "--max-time", "30",
            "--workers", "1"]
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    with tempfile.TemporaryDirectory() as cwd:  # schemathesis keeps a .schemathesis/ cache in its cwd
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     first = next((i for i, line in enumerate(lines) if line.startswith("Test Phases")), max(0, len(lines) - 12))
     failures = [line for line in lines if "❌" in line or "Failed" in line or "Curl" in line or "curl " in line]

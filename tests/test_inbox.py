@@ -308,3 +308,27 @@ async def test_a_stream_frame_not_stored_is_not_acked_and_its_redelivery_gets_th
         assert acks()[1]["code"] == 200 and [m.text for m in got] == ["/帮助"]
     finally:
         await bridge.stop()
+
+
+async def test_an_inbox_outage_is_a_retryable_status_and_nothing_runs(aiohttp_client, engine, fake, tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from bot.web.context import CONTEXT
+
+    settings = settings_for(fake, tmp_path)
+    bot = Gate(engine)
+    app = create_app(bot, settings, senders={"dingtalk": DingTalkSender(settings.dingtalk)})
+    inbox = app[CONTEXT].dispatcher.inbox
+
+    def down(_msg):  # noqa: ANN001, ANN202 - the database is unreachable
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    inbox.accept = down
+    client = await aiohttp_client(app)
+    p = callback_payload(fake, "/满意度")
+    resp = await client.post("/dingtalk/callback", data=body(p), headers=signed_headers(fake.app_secret))
+    assert resp.status == 503  # not acknowledged: not stored, so not taken
+    resp = await client.post("/feishu/callback", data=feishu_event(7), headers={"Content-Type": "application/json"})
+    assert resp.status == 503
+    await asyncio.sleep(0.1)
+    assert bot.started == 0 and count(engine, InboxMessage) == 0

@@ -43,6 +43,7 @@ DISMISS_WORDS = ("忽略", "dismiss")
 EXPORT_WORDS = ("导出", "export")
 USAGE = "用法：/知识库、/知识库 3、/知识库 采纳 3 [改过的答案]、/知识库 忽略 3、/知识库 导出"
 REFUSE = "抱歉，只有管理员可以{verb}知识库建议。"
+WEEKLY_MAX_AGE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,11 @@ def refresh_now(services: Services, now: datetime, opts: FaqOptions, progress: A
                           window.describe(), now, opts.params, progress)
 
 
-def fresh_run(services: Services, now: datetime, opts: FaqOptions) -> ledger.Run:
-    """The last run when it is young enough and of the configured window, else a new one (blocking)."""
+def fresh_run(services: Services, now: datetime, opts: FaqOptions, max_age: timedelta | None = None) -> ledger.Run:
+    """The last run when it is younger than ``max_age`` (default ``refresh_minutes``) and of the configured
+    window, else a new one (blocking)."""
     run = ledger.last_run(services.engine)
-    max_age = timedelta(minutes=opts.refresh_minutes)
+    max_age = timedelta(minutes=opts.refresh_minutes) if max_age is None else max_age
     if run is not None and max_age:
         age = now - datetime.fromisoformat(run.computed_at)
         if timedelta(0) <= age < max_age and run.window.get("label", "").startswith(f"近{opts.days}天"):
@@ -199,7 +201,8 @@ async def weekly_section(services: Services, now: datetime) -> list[str]:
         return []
 
     def work() -> list:
-        fresh_run(services, now, opts)
+        # A weekly block needs the day's suggestions, not the minute's: /周报 pays for a run at most once a day.
+        fresh_run(services, now, opts, max_age=max(WEEKLY_MAX_AGE, timedelta(minutes=opts.refresh_minutes)))
         since = now - timedelta(days=7)
         return [r for r in ledger.listed(services.engine, opts.regrow_factor)
                 if r.status == "proposed" and r.first_seen_at is not None and _aware(r.first_seen_at) >= since]

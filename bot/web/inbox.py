@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, or_, update
+from sqlalchemy import Engine, delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -120,17 +120,15 @@ class Inbox:
         """Store ``msg`` as pending, leased to this replica; its row id, or None when the (platform,
         message id) is already in the inbox (a vendor retry or a replay: not answered again)."""
         now = self.clock()
-        row = InboxMessage(platform=msg.platform[:16], message_id=msg.message_id[:256], message=encode_message(msg),
-                           received_at=now, status=PENDING, attempts=1, claimed_by=self.owner,
-                           claimed_until=now + self.lease, updated_at=now)
-        with Session(self.engine) as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return None
-            return row.id
+        values = {"platform": msg.platform[:16], "message_id": msg.message_id[:256], "message": encode_message(msg),
+                  "received_at": now, "status": PENDING, "attempts": 1, "claimed_by": self.owner,
+                  "claimed_until": now + self.lease, "updated_at": now}
+        try:  # one Core INSERT on the request path (no ORM unit of work)
+            with self.engine.begin() as conn:
+                result = conn.execute(insert(InboxMessage).values(**values).returning(InboxMessage.id))
+                return int(result.scalar_one())
+        except IntegrityError:
+            return None
 
     def finish(self, row_id: int, status: str = DONE, error: str | None = None) -> None:
         """The reply was sent or queued (``done``), or the message cannot be answered (``failed``)."""
@@ -148,10 +146,9 @@ class Inbox:
         self._update(row_id, {"claimed_until": now, "last_error": error[:500], "updated_at": now})
 
     def _update(self, row_id: int, values: dict[str, Any]) -> None:
-        with Session(self.engine) as session:
-            session.execute(update(InboxMessage).where(InboxMessage.id == row_id,
-                                                       InboxMessage.claimed_by == self.owner).values(**values))
-            session.commit()
+        with self.engine.begin() as conn:
+            conn.execute(update(InboxMessage).where(InboxMessage.id == row_id,
+                                                    InboxMessage.claimed_by == self.owner).values(**values))
 
     def renew(self, row_ids: list[int]) -> None:
         """Extend this replica's lease on the rows it is still working on."""

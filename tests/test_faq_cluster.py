@@ -95,9 +95,9 @@ def test_dev_set_figures_above_floor():
     tp, predicted, true = _pair_counts(gold, labels)
     precision, recall = tp / predicted, tp / true
     f1 = 2 * precision * recall / (precision + recall)
-    # The shipped operating point measured precision 0.90, F1 0.376 (docs/faq.md); floors a little below.
+    # The shipped operating point measured precision 0.871, F1 0.453 (docs/faq.md); floors a little below.
     assert precision >= 0.85
-    assert f1 >= 0.30
+    assert f1 >= 0.40
 
 
 def test_incremental_keeps_labels_and_joins_paraphrase():

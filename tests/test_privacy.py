@@ -302,3 +302,18 @@ def test_mask_stored_equals_importing_masked(make_engine, backend: str) -> None:
     a, b = _snapshot(raw), _snapshot(masked)
     assert a == b  # sentiment, reasons, 热词, 质检 and rollups as if the text had been masked at import
     assert mask_stored(raw, TZ) == {}
+
+
+def test_cli_forget_and_retention(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    from bot.cli import main
+
+    _plant(sqlite_engine)
+    monkeypatch.setenv("CSBOT_DATABASE__URL", str(sqlite_engine.url))
+    assert main(["forget", "U900001"]) == 2  # customer=… is required
+    assert main(["forget", f"customer={WHO}", "--dry-run"]) == 0
+    assert "将删除 会话 2，消息 4，订单 2" in capsys.readouterr().out and _traces(sqlite_engine, ["CV-A1"])
+    assert main(["forget", f"customer={WHO}"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(reference(WHO)) and WHO not in out
+    assert _traces(sqlite_engine, [WHO, PHONE]) == []
+    assert main(["retention"]) == 0 and "永久保留" in capsys.readouterr().out

@@ -235,6 +235,7 @@ def test_retention_due_is_daily_after_the_sweep_time() -> None:
 async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engine, tmp_path) -> None:  # noqa: ANN001
     from analytics.faq.ledger import pack_state, unpack_state
     from analytics.store.faq import FaqState, FaqSuggestion
+    from analytics.store.inbox import InboxMessage
     from bot.access import AccessPolicy
     from bot.app import Bot
     from bot.config import AccessSettings, Settings
@@ -246,6 +247,9 @@ async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engi
         conn.execute(insert(FaqState.__table__).values(
             name="main", state=pack_state({"labels": {TEXTS[0]: 3, "怎么退货": 1}}), questions=2,
             fitted_at=NOW.astimezone(UTC), updated_at=NOW.astimezone(UTC)))
+        conn.execute(insert(InboxMessage.__table__).values(  # a lead pasted the customer's message to the bot
+            platform="dingtalk", message_id="m1", message={"text": f"客户{WHO}说：{TEXTS[0]}", "user_id": "lead"},
+            received_at=NOW.astimezone(UTC), status="done", updated_at=NOW.astimezone(UTC)))
     bot = Bot(Settings(access={"admins": ["boss"]}), world, clock=lambda: NOW, chart_dir=tmp_path / "charts",
               access=AccessPolicy(AccessSettings(admins=["boss"], user_rate_per_minute=0), world))
     refused = await bot.ask(f"/删除客户 {WHO} 确认", user_id="agent7")

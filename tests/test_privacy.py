@@ -195,7 +195,7 @@ def test_mask_at_rest_keeps_order_ids() -> None:
 
 
 def test_retention_sweep_deletes_old_rows_and_keeps_rollups_exact(world: Engine) -> None:
-    days = {"messages": 3, "orders": 6, "complaints": 4, "audit_log": 1}
+    days = {"messages": 3, "orders": 6, "complaints": 4, "conversations": 5, "audit_log": 1}
     tables = {k: rollups.SPECS[k].id_column.table for k in ("messages", "orders", "complaints", "conversations")}
     times = {"messages": "sent_at", "orders": "created_at", "complaints": "created_at", "conversations": "started_at"}
     with world.connect() as conn:

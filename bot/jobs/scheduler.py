@@ -16,6 +16,8 @@ scheduler holds only in-memory jobs that *look* at that state:
   ``alerts.poke`` — a one-off run now, added by :meth:`JobScheduler.poke_alerts` when an event-API
   batch lands (the alert job's lease makes a check on one replica at a time, see ``bot.jobs.alerts``);
   ``alerts.warm`` — every few hours, re-reads the alert baseline's hour counts in the background.
+- ``retention.tick`` — every 10 minutes when ``[retention]`` sets any days, added with :meth:`JobScheduler.add_timed`
+  (``bot.jobs.retention``): the daily sweep, once a day after ``sweep_time``, behind the ``retention`` job lease.
 
 All jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
 coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).

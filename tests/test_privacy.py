@@ -234,6 +234,7 @@ def test_retention_due_is_daily_after_the_sweep_time() -> None:
 
 async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engine, tmp_path) -> None:  # noqa: ANN001
     from analytics.faq.ledger import pack_state, unpack_state
+    from analytics.faq.suggest import text_key
     from analytics.store.faq import FaqState, FaqSuggestion
     from analytics.store.inbox import InboxMessage
     from bot.access import AccessPolicy
@@ -245,7 +246,9 @@ async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engi
             signature="s1", question="什么时候发货", kind="快捷回复", phrasings=[mask_pii(TEXTS[0]), "几天发货"],
             first_seen_at=NOW.astimezone(UTC), updated_at=NOW.astimezone(UTC)))
         conn.execute(insert(FaqState.__table__).values(
-            name="main", state=pack_state({"labels": {TEXTS[0]: 3, "怎么退货": 1}}), questions=2,
+            name="main", state=pack_state({"labels": {TEXTS[0]: 3, "怎么退货": 1},
+                                           "extracted": {text_key(TEXTS[1]): "什么时候到", text_key("别人"): "怎么退货"}}),
+            questions=2,
             fitted_at=NOW.astimezone(UTC), updated_at=NOW.astimezone(UTC)))
         conn.execute(insert(InboxMessage.__table__).values(  # a lead pasted the customer's message to the bot
             platform="dingtalk", message_id="m1", message={"text": f"客户{WHO}说：{TEXTS[0]}", "user_id": "lead"},
@@ -266,7 +269,7 @@ async def test_admin_chat_command_previews_confirms_and_audits_no_id(world: Engi
         state = unpack_state(conn.execute(select(FaqState.__table__.c.state)).scalar_one())
         phrasings = conn.execute(select(FaqSuggestion.__table__.c.phrasings)).scalar_one()
     assert {t for t, _ in audits} == {f"/删除客户 {reference(WHO)} 确认", f"/删除客户 {reference(WHO)}"}
-    assert state["labels"] == {"怎么退货": 1}
+    assert state["labels"] == {"怎么退货": 1} and state["extracted"] == {text_key("别人"): "怎么退货"}
     assert phrasings == ["[已删除]", "几天发货"]
     kept = _snapshot(world)
     _rebuild(world)

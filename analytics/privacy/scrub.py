@@ -9,7 +9,7 @@ personal numbers in those texts, their order and conversation ids — is replace
 are kept (the audit trail still says a command ran, the outbox row still de-duplicates).
 
 The FAQ clustering state (``faq_state``, a compressed JSON blob) forgets the questions taken from the
-customer's texts.
+customer's texts and the kept extractions of those texts.
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def _scrub_table(conn: Connection, table: Table, pattern: re.Pattern[str]) -> in
 
 
 def _scrub_faq_state(conn: Connection, table: Table, items: list[str], pattern: re.Pattern[str]) -> int:
-    """Drop the customer's questions from the kept clustering state (the next refresh assigns new ones)."""
+    """Drop the customer's questions from the kept clustering state (the next refresh assigns new ones) and
+    the kept extractions of their texts (keyed by ``analytics.faq.suggest.text_key``)."""
     from analytics.faq.ledger import pack_state, unpack_state
+    from analytics.faq.suggest import text_key
 
     blobs = [c for c in table.columns if isinstance(c.type, LargeBinary)]
     if not blobs or "name" not in table.c:
@@ -134,6 +136,10 @@ def _scrub_faq_state(conn: Connection, table: Table, items: list[str], pattern: 
                     if not pattern.search(q) and not any(q in t for t in texts if len(q) >= _MIN_TEXT)}
             if len(kept) != len(labels):
                 state["labels"] = kept
+        extracted = state.get("extracted")
+        if isinstance(extracted, dict):
+            theirs = {text_key(t) for t in items}
+            state["extracted"] = {k: v for k, v in extracted.items() if k not in theirs}
         cleaned = _redact(state, pattern)
         if cleaned != unpack_state(blob):
             conn.execute(update(table).where(table.c.name == name).values({blobs[0].name: pack_state(cleaned)}))

@@ -72,6 +72,13 @@ CASES = [
     # an attachment code says nothing, whatever the model made of it
     ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "[图片]"), labels={2: "neg"}),
      False, ()),
+    # a thank-you and a plain question are not bad ends, whatever label the model gave them
+    ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "好的，麻烦了"), labels={2: "neg"}),
+     False, ()),
+    ("negative_end", conv((0, "customer", "亲 加绒卫衣是神马面料"), labels={0: "neg"}), False, ()),
+    # … but a question that complains is
+    ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "怎么还没发货？"),
+                          labels={2: "neg"}), True, (2,)),
     ("broken_promise", GOOD, False, ()),
     ("broken_promise", conv((0, "customer", "到哪了"), (10, "agent", "您好，稍等我查一下"), (400, "agent", "明天到")),
      True, (1, 2)),

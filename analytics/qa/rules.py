@@ -95,11 +95,25 @@ def no_closing(c: Conversation, p: QAParams) -> Finding | None:
     return Finding("no_closing", (agent[-1].index,))
 
 
+#: A thank-you or an OK is a good end, whatever the model makes of 麻烦 in 好的，麻烦了.
+_COURTESY = re.compile(r"^(?:[\s，,。.!！~～]*(?:好的?|嗯+|哦+|行|可以|ok|收到|谢谢(?:你|您|亲|啦)?|多谢|麻烦(?:你|您)?了|辛苦(?:你|您)?了?))+"
+                       r"[\s，,。.!！~～]*$", re.I)
+_QUESTION = re.compile(r"[?？]|吗|呢|什么|神马|几[个天号时]|多少|怎么|如何|哪[里儿个]|是否|能不能|可不可以|有没有")
+#: What makes a question a complaint (怎么还没发货？): without one of these, a question the model calls
+#: negative is still a question, and the conversation did not end badly.
+_NEGATIVE_CUE = re.compile(r"还没|还不|怎么回事|到底|太[慢差烂坑]|差评|投诉|垃圾|骗|坑|退款|退货|赔|不[行好满]|烂|慢|失望|生气|无语|破")
+
+
 def negative_end(c: Conversation, p: QAParams) -> Finding | None:
-    """The customer's last line is negative by the sentiment model (the label stored at import). A line
-    of only emoticon or attachment codes ([图片], [微笑]) says nothing either way."""
+    """The customer's last line is negative by the sentiment model (the label stored at import). Not
+    counted: a line of only emoticon or attachment codes ([图片], [微笑]), a thank-you or OK (好的，麻烦了
+    — the model reads 麻烦 as negative), and a plain question with no complaint in it (亲 这件是什么面料 —
+    the model calls many questions negative)."""
     last = next((line for line in reversed(c.lines) if line.sender == "customer"), None)
     if last is None or last.sentiment_label != "neg" or not _has_words(last.text):
+        return None
+    text = last.text.strip()
+    if _COURTESY.match(text) or (_QUESTION.search(text) and not _NEGATIVE_CUE.search(text)):
         return None
     return Finding("negative_end", (last.index,))
 

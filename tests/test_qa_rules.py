@@ -76,6 +76,7 @@ CASES = [
     ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "好的，麻烦了"), labels={2: "neg"}),
      False, ()),
     ("negative_end", conv((0, "customer", "亲 加绒卫衣是神马面料"), labels={0: "neg"}), False, ()),
+    ("negative_end", conv((0, "customer", "那1.5米床会不会大"), labels={0: "neg"}), False, ()),
     # … but a question that complains is
     ("negative_end", conv((0, "customer", "在吗"), (10, "agent", "您好"), (20, "customer", "怎么还没发货？"),
                           labels={2: "neg"}), True, (2,)),

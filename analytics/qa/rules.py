@@ -98,7 +98,7 @@ def no_closing(c: Conversation, p: QAParams) -> Finding | None:
 #: A thank-you or an OK is a good end, whatever the model makes of 麻烦 in 好的，麻烦了.
 _COURTESY = re.compile(r"^(?:[\s，,。.!！~～]*(?:好的?|嗯+|哦+|行|可以|ok|收到|谢谢(?:你|您|亲|啦)?|多谢|麻烦(?:你|您)?了|辛苦(?:你|您)?了?))+"
                        r"[\s，,。.!！~～]*$", re.I)
-_QUESTION = re.compile(r"[?？]|吗|呢|什么|神马|几[个天号时]|多少|怎么|如何|哪[里儿个]|是否|能不能|可不可以|有没有")
+_QUESTION = re.compile(r"[?？]|吗|呢|什么|神马|几[个天号时]|多少|怎么|如何|哪[里儿个]|是否|能否|能不能|可不可以|有没有|会不会|是不是|要不要|行不行|对不对|够不够|大不大")
 #: What makes a question a complaint (怎么还没发货？): without one of these, a question the model calls
 #: negative is still a question, and the conversation did not end badly.
 _NEGATIVE_CUE = re.compile(r"还没|还不|怎么回事|到底|太[慢差烂坑]|差评|投诉|垃圾|骗|坑|退款|退货|赔|不[行好满]|烂|慢|失望|生气|无语|破")

@@ -310,7 +310,7 @@ async def test_a_stream_frame_not_stored_is_not_acked_and_its_redelivery_gets_th
         await bridge.stop()
 
 
-async def test_an_inbox_outage_is_a_retryable_status_and_nothing_runs(aiohttp_client, engine, fake, tmp_path):
+async def test_an_inbox_outage_is_retryable_where_the_vendor_retries_and_answered_from_memory_on_dingtalk(aiohttp_client, engine, fake, tmp_path):
     from sqlalchemy.exc import OperationalError
 
     from bot.web.context import CONTEXT
@@ -327,8 +327,13 @@ async def test_an_inbox_outage_is_a_retryable_status_and_nothing_runs(aiohttp_cl
     client = await aiohttp_client(app)
     p = callback_payload(fake, "/满意度")
     resp = await client.post("/dingtalk/callback", data=body(p), headers=signed_headers(fake.app_secret))
-    assert resp.status == 503  # not acknowledged: not stored, so not taken
+    # DingTalk does not redeliver a robot callback: taken from memory (200) and answered, not dropped
+    assert resp.status == 200 and (await resp.json())["errmsg"] == "ok"
+    again = await client.post("/dingtalk/callback", data=body(p), headers=signed_headers(fake.app_secret))
+    assert again.status == 409  # a retry of it in this process is still a duplicate
     resp = await client.post("/feishu/callback", data=feishu_event(7), headers={"Content-Type": "application/json"})
-    assert resp.status == 503
+    assert resp.status == 503  # Feishu redelivers: not stored, so not taken
     await asyncio.sleep(0.1)
-    assert bot.started == 0 and count(engine, InboxMessage) == 0
+    assert bot.started == 1 and count(engine, InboxMessage) == 0  # the DingTalk command only
+    bot.release.set()
+    await fake.wait_for(lambda: any("答复" in s.markdown for s in fake.sent), within=10)

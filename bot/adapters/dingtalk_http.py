@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.adapters import dingtalk
-from bot.web.dispatch import Overloaded, Refused
+from bot.web.dispatch import Overloaded, Refused, Unavailable
 
 if TYPE_CHECKING:
     from bot.web.context import ServerContext
@@ -80,7 +80,16 @@ async def callback(request: web.Request) -> web.Response:
         except Exception:  # noqa: BLE001 - the notice is a courtesy; the ack must not become a 500
             log.warning("busy notice for %s not queued", msg.message_id[:24], exc_info=True)
         return web.json_response({"errcode": 0, "errmsg": "busy"})
-    except Refused:  # shutting down, or the inbox cannot be written
+    except Unavailable:
+        # The inbox cannot be written (database down). DingTalk would not retry a 503: answer from memory.
+        try:
+            taken = ctx.dispatcher.submit_unstored(msg)
+        except Refused:
+            return _refuse(ctx, "unavailable", 503, "unavailable, retry later")
+        if not taken:
+            return _refuse(ctx, "duplicate", 409, "duplicate msgId")
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+    except Refused:  # shutting down
         return _refuse(ctx, "shutting_down", 503, "unavailable, retry later")
     if not accepted:
         return _refuse(ctx, "duplicate", 409, "duplicate msgId")

@@ -165,6 +165,22 @@ class Dispatcher:
         self._start(msg, row_id)
         return True
 
+    def submit_unstored(self, msg: IncomingMessage) -> bool:
+        """The inbox cannot be written (the database is down) and the vendor does not redeliver
+        (DingTalk robot callbacks): run ``msg`` from memory, de-duplicated in this process only, so the
+        sender still gets an answer — at best the real one once the database is back, else the
+        "database unavailable" reply — rather than silence. A crash before it is answered loses it, as
+        before the inbox existed. False for a repeat; :class:`Refused` when closing or the backlog is full."""
+        if self._closing:
+            raise ShuttingDown("shutting down")
+        if self.room <= 0:
+            raise Overloaded(f"{len(self._tasks)} commands in flight")
+        if not self.recent.add(f"{msg.platform}:{msg.message_id}"):
+            return False
+        self.metrics.callbacks.labels(msg.platform, "unstored").inc()
+        self._start(msg, None)
+        return True
+
     def _start(self, msg: IncomingMessage, row_id: int | None, *, recovered: bool = False) -> None:
         task = asyncio.create_task(self._process(msg, row_id, recovered),
                                    name=f"dispatch {msg.platform}:{msg.message_id[:24]}")

@@ -96,6 +96,10 @@ class PostgresLeader:
             log.warning("leader %s: lost the database session holding the leader lock; no longer leader",
                         self.replica)
             self._drop()
+            # Step back for one poll: a session the server ended may still be exiting (the lock frees
+            # when it has), and a replica that just lost its session should let a follower lead rather
+            # than race it for the lock the moment it is free.
+            return False
         return self._try()
 
     def _alive(self) -> bool:

@@ -148,12 +148,31 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             print(f"演示数据里有：{summary.promotion_day:%m-%d} 大促日（会话约 3.5 倍），"
                   f"{spike_start:%m-%d %H:%M}~{spike_end:%H:%M} 羽绒服物流投诉激增。"
                   "试试 /投诉 今天、/客服 本月、/高峰 近30天、/概览。")
+            _demo_alerts(settings, engine, spike_start)
     if args.no_chat:
         return 0
     from bot.app import Bot
     from bot.console_repl import run_repl
 
     return run_repl(Bot(settings, engine))
+
+
+def _demo_alerts(settings: Settings, engine, spike_start) -> None:  # noqa: ANN001
+    """Run the alert checks from an hour before the planted spike to now, as csbot serve would have, so
+    /告警 shows the alert it raised (the demo has no push targets: nothing is sent)."""
+    from datetime import datetime, timedelta
+
+    from bot.jobs.alerts import catch_up
+
+    if not settings.alerts.enabled:
+        return
+    try:
+        found = catch_up(settings, engine, spike_start - timedelta(hours=1), datetime.now(settings.tz))
+    except Exception as exc:  # noqa: BLE001 - the demo data is there; say why the alert replay is not
+        print(f"告警回放未完成：{type(exc).__name__}: {_safe(exc)}", file=sys.stderr)
+        return
+    for row in found:
+        print(f"告警 #{row.id}：{row.label}（{'进行中' if row.status == 'firing' else '已恢复'}）。试试 /告警。")
 
 
 def cmd_chat(settings: Settings) -> int:

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from analytics.alerts import (
     Action,
@@ -354,3 +354,22 @@ def check_after_import(settings: Settings, engine: Engine, kind: str, now: datet
         return None
     job = AlertJob(settings, engine, owner=replica_id())
     return job.evaluate(now or job.clock(), forced=True)
+
+
+def catch_up(settings: Settings, engine: Engine, start: datetime, end: datetime) -> list[AlertRecord]:
+    """Run the alert job minute by minute over [start, end) (blocking), as ``csbot serve`` would have:
+    ``csbot demo`` does it over its planted spike so ``/告警`` shows it. Returns the alerts it opened.
+    Messages go to ``[alerts] targets`` only if any are configured (the demo has none)."""
+    from bot.delivery.outbox import replica_id
+
+    job = AlertJob(settings, engine, owner=replica_id())
+    job.warm(start)
+    now = start
+    while now < end:
+        job.evaluate(now, forced=True)
+        now += timedelta(minutes=1)
+    with Session(engine) as session:
+        rows = list(session.exec(select(AlertRecord).where(AlertRecord.started_at >= start.astimezone(UTC),
+                                                           AlertRecord.status != DROPPED)).all())
+        session.expunge_all()
+    return rows

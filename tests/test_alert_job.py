@@ -254,3 +254,13 @@ def test_a_rule_that_cannot_be_evaluated_stops_start_up(sqlite_engine, tmp_path)
     bad = {"name": "错", "metric": "不存在的指标", "window": "近1小时", "comparison": "<", "value": 1}
     with pytest.raises(ConfigError, match="不认识"):
         _job(_settings(tmp_path, rules=[bad]), sqlite_engine)
+
+
+def test_catch_up_records_the_alert_without_sending(shop, tmp_path):
+    from bot.jobs.alerts import catch_up
+
+    engine = shop
+    settings = Settings(general={"data_dir": str(tmp_path)}, alerts={"series": ["complaints"]})  # no targets
+    found = catch_up(settings, engine, BEFORE, AFTER)
+    assert [(r.status, r.notified) for r in found] == [(store.RESOLVED, True)]
+    assert _sent(engine) == []  # what csbot demo does: /告警 shows it, nothing is pushed

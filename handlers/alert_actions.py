@@ -26,6 +26,8 @@ from analytics.store.audit import AuditEntry
 from handlers.base import CommandContext, CommandError
 
 MAX_SILENCE = timedelta(days=7)
+#: The filters /静默 and /取消静默 take: the dimensions an alert's series are named by.
+SILENCE_FILTERS = ("类别", "渠道", "商品")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(分钟|分|min|m|小时|时|h|个小时|天|d)$", re.I)
 _UNTIL = re.compile(r"^(?:到|至|until)?(\d{1,2})[:：点](\d{2})?分?$")
 _UNITS = {"分钟": 60, "分": 60, "min": 60, "m": 60, "小时": 3600, "时": 3600, "h": 3600, "个小时": 3600, "天": 86400,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from analytics.metrics import FILTER_KEYS
 from analytics.store import alerts as store
-from handlers.alert_actions import alert_number, audit, matcher_of, parse_until, who
+from handlers.alert_actions import SILENCE_FILTERS, alert_number, audit, matcher_of, parse_until, who
 from handlers.base import CommandContext, CommandError, CommandSpec, Reply
 
 SPEC = CommandSpec(
@@ -16,7 +15,7 @@ SPEC = CommandSpec(
     help="一段时间内不推送匹配的告警（告警仍会记录，静默结束仍在告警则补发）（仅管理员）",
     group="告警",
     takes_period=False,
-    filters=tuple(k for k in ("类别", "渠道", "商品") if k in FILTER_KEYS),
+    filters=SILENCE_FILTERS,
     admin_only=True,
     slash_only=True,
     examples=("/静默 投诉 2小时", "/静默 投诉 类别=物流 30分钟", "/静默 3 到 18:00"),

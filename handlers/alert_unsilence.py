@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from analytics.metrics import FILTER_KEYS
 from analytics.store import alerts as store
-from handlers.alert_actions import alert_number, audit, labels_of, matcher_of
+from handlers.alert_actions import SILENCE_FILTERS, alert_number, audit, labels_of, matcher_of
 from handlers.base import CommandContext, CommandError, CommandSpec, Reply
 
 SPEC = CommandSpec(
@@ -16,7 +15,7 @@ SPEC = CommandSpec(
     help="结束匹配告警 N（或某类告警）的静默（仅管理员）",
     group="告警",
     takes_period=False,
-    filters=tuple(k for k in ("类别", "渠道", "商品") if k in FILTER_KEYS),
+    filters=SILENCE_FILTERS,
     admin_only=True,
     slash_only=True,
     examples=("/取消静默 3", "/取消静默 投诉"),

@@ -219,10 +219,14 @@ def _open_xlsx(path: Path, stack: ExitStack, bar: Any) -> Source:
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A file object, not the path: openpyxl refuses a path by its extension, and the format
+    # here is sniffed from the bytes (a zip named .csv is still read as the workbook it is).
+    handle = stack.enter_context(path.open("rb"))
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise IngestError(f"无法读取 Excel 文件 {path.name}: 文件损坏或不是 .xlsx",
                           f"cannot read {path.name} as XLSX: {exc}") from exc
     stack.callback(workbook.close)

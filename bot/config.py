@@ -172,6 +172,10 @@ class DeliverySettings(Section):
 class IngestSettings(Section):
     tokens: list[SecretStr] = Field(default_factory=list)
     max_batch: int = 5000
+    # POST /api/v1/events: batches written at once (own threads, apart from the callbacks' ack path)
+    # and batches allowed to wait; past both the API answers 429 + Retry-After (bench/server/README.md).
+    workers: int = Field(default=2, ge=1)
+    max_waiting_batches: int = Field(default=200, ge=0)
 
 
 class AccessSettings(Section):
@@ -281,7 +285,7 @@ class FaqSettings(Section):
     top_n: int = Field(default=10, ge=1, le=50)  # suggestions listed by /知识库 (and 5 at most in the 周报)
     regrow_factor: float = Field(default=2.0, gt=1)  # a dismissed one returns when its count reaches × this
     weekly_push: bool = True  # the 周报 carries a 新知识库建议 section
-    refresh_minutes: int = Field(default=60, ge=0)  # /知识库 reuses a run younger than this (0 = always rerun)
+    refresh_minutes: int = Field(default=60, ge=1, le=10080)  # the FAQ refresh job runs every N min (leader)
     quick_similarity: float = Field(default=0.4, ge=0, le=1)  # 快捷回复: agents' replies at least this similar …
     quick_max_chars: int = Field(default=60, ge=1)  # … and the median reply at most this long
     review_bad_share: float = Field(default=0.3, gt=0, le=1)  # covered by the KB but this share ends badly: 答案需复查

@@ -6,15 +6,19 @@
     /知识库 忽略 N               dismiss N (it returns only when it grows past [faq] regrow_factor)   (admins)
     /知识库 导出                 the accepted entries as XLSX and CSV
 
-The clustering runs in a worker thread (``asyncio.to_thread``), never on the event loop; a list reuses the
-last run when it is younger than ``[faq] refresh_minutes``. A decision and its audit row are one
-transaction (:func:`analytics.faq.ledger.decide`).
+The chat never clusters: ``/知识库`` lists the suggestions stored by the last refresh (the FAQ refresh job in
+``bot.jobs.faq``, every ``[faq] refresh_minutes`` on the leader, at start-up, in ``csbot demo`` and ``csbot faq``)
+and says when they were computed (截至 …). When nothing is stored yet it says so and starts a refresh in the
+background (``Services.extra[REFRESH_HOOK]`` from the server, else a worker thread of its own) instead of making
+the chat wait. A decision and its audit row are one transaction (:func:`analytics.faq.ledger.decide`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import threading
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -44,6 +48,12 @@ EXPORT_WORDS = ("导出", "export")
 USAGE = "用法：/知识库、/知识库 3、/知识库 采纳 3 [改过的答案]、/知识库 忽略 3、/知识库 导出"
 REFUSE = "抱歉，只有管理员可以{verb}知识库建议。"
 WEEKLY_MAX_AGE = timedelta(hours=24)
+#: ``Services.extra`` key of a no-argument callable that starts a refresh in the background (the server's job).
+REFRESH_HOOK = "faq_refresh"
+NOT_YET = ("知识库建议还没有算过（建议由后台定时计算，聊天里不现算）。已开始在后台计算，"
+           "稍后再发 /知识库 查看；也可以在服务器上运行 csbot faq。")
+log = logging.getLogger(__name__)
+_running: set[int] = set()  # engines with a refresh started by this module (no server job to hand it to)
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class FaqOptions:
     top_n: int = 10
     regrow_factor: float = 2.0
     weekly_push: bool = True
-    refresh_minutes: int = 60
+    refresh_minutes: int = 60  # the refresh job's interval (bot.jobs.faq); the list says when it last ran
     quick_similarity: float = 0.4
     quick_max_chars: int = 60
     review_bad_share: float = 0.3
@@ -90,14 +100,42 @@ def fresh_run(services: Services, now: datetime, opts: FaqOptions, max_age: time
     return refresh_now(services, now, opts)
 
 
-async def _list(ctx: CommandContext, opts: FaqOptions) -> Reply:
-    def work() -> tuple[ledger.Run, list]:
-        run = fresh_run(ctx.services, ctx.now, opts)
-        return run, ledger.listed(ctx.services.engine, opts.regrow_factor)
+def request_refresh(services: Services, now: datetime, opts: FaqOptions) -> None:
+    """Start a refresh without waiting for it: through the server's job when there is one, else in a thread.
 
-    run, rows = await asyncio.to_thread(work)
+    The thread is not a daemon: ``csbot ask`` prints its answer, then finishes the run before it exits, so the
+    next question finds the suggestions stored."""
+    hook = services.extra.get(REFRESH_HOOK)
+    if callable(hook):
+        hook()
+        return
+    key = id(services.engine)
+    if key in _running:
+        return
+    _running.add(key)
+
+    def work() -> None:
+        try:
+            refresh_now(services, now, opts)
+        except Exception:  # noqa: BLE001 - the next /知识库 asks again; the log has why
+            log.exception("faq refresh started by /知识库 failed")
+        finally:
+            _running.discard(key)
+
+    threading.Thread(target=work, name="faq refresh", daemon=False).start()
+
+
+async def _list(ctx: CommandContext, opts: FaqOptions) -> Reply:
+    def read() -> tuple[ledger.Run | None, list]:
+        run = ledger.last_run(ctx.services.engine)
+        return run, (ledger.listed(ctx.services.engine, opts.regrow_factor) if run is not None else [])
+
+    run, rows = await asyncio.to_thread(read)
+    if run is None:
+        request_refresh(ctx.services, ctx.now, opts)
+        return Reply(NOT_YET, title="知识库建议")
     computed = datetime.fromisoformat(run.computed_at).astimezone(ctx.services.tz)
-    return Reply(knowledge_text.listing(rows, run, opts.top_n, computed), title="知识库建议")
+    return Reply(knowledge_text.listing(rows, run, opts.top_n, computed, opts.refresh_minutes), title="知识库建议")
 
 
 def _number(words: list[str]) -> int:

@@ -35,11 +35,19 @@ def list_line(row: FaqSuggestion) -> str:
             f"{fmt_int(s.get('customers'))} 位顾客 · {growth_text(s)} · {row.kind}{again}")
 
 
-def listing(rows: list[FaqSuggestion], run: Run, top_n: int, computed_at: datetime) -> str:
+def as_of(computed_at: datetime, refresh_minutes: int | None) -> str:
+    """``（截至 12-03 11:00 的统计，每 60 分钟更新）``: the list is the stored run's, not the minute's."""
+    every = f"，每 {refresh_minutes} 分钟更新" if refresh_minutes else ""
+    return f"（截至 {computed_at:%m-%d %H:%M} 的统计{every}）"
+
+
+def listing(rows: list[FaqSuggestion], run: Run, top_n: int, computed_at: datetime,
+            refresh_minutes: int | None = None) -> str:
     lines = [f"**知识库建议** · {run.window.get('label', '')}（较前一期同样天数）"]
     if not rows:
         lines.append(f"{_days(run)}没有需要加入知识库的重复问题（提问 {fmt_int(run.current_questions)} 次，"
                      f"已被知识库覆盖的 {run.covered} 类不再建议）。")
+        lines.append(as_of(computed_at, refresh_minutes))
         return "\n".join(lines)
     shown = rows[:top_n]
     lines.append(f"顾客提问 {fmt_int(run.current_questions)} 次，待处理的建议 {len(rows)} 条，"
@@ -49,7 +57,7 @@ def listing(rows: list[FaqSuggestion], run: Run, top_n: int, computed_at: dateti
         lines.append(f"另有 {run.covered} 类问题已被知识库覆盖，不再建议。")
     first = shown[0].id
     lines.append(f"详情：/知识库 {first}　{HOW_ADMIN.replace('N', str(first))}　导出已采纳的：/知识库 导出")
-    lines.append(f"（统计于 {computed_at:%m-%d %H:%M}）")
+    lines.append(as_of(computed_at, refresh_minutes))
     return "\n".join(lines)
 
 

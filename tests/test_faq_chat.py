@@ -1,6 +1,7 @@
 """/知识库 end to end on demo data through the Bot (list, show, accept with an edit, dismiss, export opened with
 openpyxl, not proposed again, re-proposed when it grows past the factor), non-admins refused, the 周报's
-新知识库建议 section, and ``csbot faq --json`` as one JSON document."""
+新知识库建议 section, and ``csbot faq --json`` as one JSON document. The suggestions are computed by the FAQ
+refresh job (``bot.jobs.faq``), as in ``csbot serve``; the chat only reads them."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ from analytics.textmodel.pii import mask_pii
 from bot.access import AccessPolicy
 from bot.app import Bot
 from bot.config import AccessSettings, Settings
+from bot.jobs.faq import FaqRefreshJob
+from handlers import knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=TZ)
-FAQ = {"days": 7, "min_questions": 5, "top_n": 8, "regrow_factor": 2.0, "refresh_minutes": 0}
+FAQ = {"days": 7, "min_questions": 5, "top_n": 8, "regrow_factor": 2.0, "refresh_minutes": 60}
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +64,22 @@ def make_bot(url: str, tmp_path: Path) -> Bot:
                access=AccessPolicy(AccessSettings(admins=["boss"], user_rate_per_minute=0), engine))
 
 
+def refresh(bot: Bot) -> None:
+    """What the leader's timed job does between two chat commands."""
+    assert FaqRefreshJob(bot.settings, bot.engine, bot.services, "test", clock=lambda: NOW).run_once() is not None
+
+
 def ids(text: str) -> list[int]:
     return [int(n) for n in re.findall(r"^#(\d+) ", text, re.M)]
 
 
 async def test_workflow_on_demo_data(db: str, tmp_path: Path) -> None:
     bot = make_bot(db, tmp_path)
+    asked: list[int] = []
+    bot.services.extra[knowledge.REFRESH_HOOK] = lambda: asked.append(1)
+    none_yet = await bot.ask("/知识库", user_id="lead")
+    assert none_yet.text == knowledge.NOT_YET and asked == [1]  # nothing stored: says so and starts the job
+    refresh(bot)
     listing = await bot.ask("/知识库", user_id="lead")
     assert listing.ok, listing.text
     shown = ids(listing.text)
@@ -115,6 +128,8 @@ async def test_workflow_on_demo_data(db: str, tmp_path: Path) -> None:
              "sender": "customer", "text": phrase} for i, c in enumerate(convs)]
     ingest_records(bot.engine, "conversations", convs, tz=TZ)
     ingest_records(bot.engine, "messages", msgs, tz=TZ)
+    assert second not in ids((await bot.ask("/知识库", user_id="lead")).text)  # the chat reads the stored run
+    refresh(bot)
     regrown = await bot.ask("/知识库", user_id="lead")
     assert second in ids(regrown.text), regrown.text
     assert re.search(rf"^#{second} .*曾忽略", regrown.text, re.M)
@@ -123,6 +138,7 @@ async def test_workflow_on_demo_data(db: str, tmp_path: Path) -> None:
 
 async def test_non_admins_cannot_decide(db: str, tmp_path: Path) -> None:
     bot = make_bot(db, tmp_path)
+    refresh(bot)
     listing = await bot.ask("/知识库", user_id="staff")
     assert listing.ok  # everyone may look
     first = ids(listing.text)[0]

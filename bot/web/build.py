@@ -21,7 +21,7 @@ class Parts:
     senders: dict[str, Sender]
     outbox: Any
     chart_links: ChartLinks | None
-    jobs: Any = None  # bot.jobs.scheduler.JobScheduler, None when neither digests nor alerts are enabled
+    jobs: Any = None  # bot.jobs.scheduler.JobScheduler (always built by build_parts: the FAQ refresh runs there)
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -68,19 +68,18 @@ def build_parts(settings: Settings) -> Parts:
     # The outbound limiter's send times live in the database: shared by replicas, kept across restarts.
     limiter = DatabaseLimiter(engine, limits_from(settings.delivery))
     outbox = Outbox(engine, senders, settings=settings.delivery, tz=settings.tz, limiter=limiter)
-    jobs = None
-    from bot.jobs import retention
+    from bot.jobs import faq, retention
+    from bot.jobs.alerts import AlertJob
+    from bot.jobs.digests import DigestJob
+    from bot.jobs.leader import leadership_for
+    from bot.jobs.scheduler import JobScheduler
 
-    if settings.digests.enabled or settings.alerts.enabled or retention.enabled(settings):
-        from bot.jobs.alerts import AlertJob
-        from bot.jobs.digests import DigestJob
-        from bot.jobs.scheduler import JobScheduler
-
-        digests = DigestJob(settings, engine, outbox, bot.services) if settings.digests.enabled else None
-        alerts = AlertJob(settings, engine, owner=outbox.owner, chart_dir=bot.services.chart_dir,
-                          wake=outbox.wake) if settings.alerts.enabled else None
-        from bot.jobs.leader import leadership_for
-
-        jobs = JobScheduler(settings, digests, alerts, leader=leadership_for(engine, outbox.owner))
-        retention.install(jobs, settings, engine, outbox.owner)
+    # Always a scheduler: the FAQ refresh (/知识库 only reads what it stores) runs on the leader even with
+    # digests and alerts off.
+    digests = DigestJob(settings, engine, outbox, bot.services) if settings.digests.enabled else None
+    alerts = AlertJob(settings, engine, owner=outbox.owner, chart_dir=bot.services.chart_dir,
+                      wake=outbox.wake) if settings.alerts.enabled else None
+    jobs = JobScheduler(settings, digests, alerts, leader=leadership_for(engine, outbox.owner))
+    retention.install(jobs, settings, engine, outbox.owner)
+    faq.install(jobs, settings, engine, bot.services, outbox.owner)
     return Parts(engine, bot, senders, outbox, chart_links, jobs)

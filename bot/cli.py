@@ -149,6 +149,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                   f"{spike_start:%m-%d %H:%M}~{spike_end:%H:%M} 羽绒服物流投诉激增。"
                   "试试 /投诉 今天、/客服 本月、/高峰 近30天、/概览。")
             _demo_alerts(settings, engine, spike_start)
+        _demo_faq(settings, engine)
     if args.no_chat:
         return 0
     from bot.app import Bot
@@ -173,6 +174,25 @@ def _demo_alerts(settings: Settings, engine, spike_start) -> None:  # noqa: ANN0
         return
     for row in found:
         print(f"告警 #{row.id}：{row.label}（{'进行中' if row.status == 'firing' else '已恢复'}）。试试 /告警。")
+
+
+def _demo_faq(settings: Settings, engine) -> None:  # noqa: ANN001
+    """Run the FAQ refresh once, as csbot serve does at start-up, so /知识库 in the demo lists suggestions."""
+    import time
+    from datetime import datetime
+
+    from bot.app import Bot
+    from handlers import knowledge
+
+    bot = Bot(settings, engine)
+    started = time.perf_counter()
+    try:
+        run = knowledge.refresh_now(bot.services, datetime.now(settings.tz), knowledge.FaqOptions.of(bot.services))
+    except Exception as exc:  # noqa: BLE001 - the demo data is there; say why the suggestions are not
+        print(f"知识库建议未算出：{type(exc).__name__}: {_safe(exc)}", file=sys.stderr)
+        return
+    print(f"知识库建议：{run.qualified} 条（{run.current_questions:,} 次提问，用时 {time.perf_counter() - started:.1f} 秒）。"
+          "试试 /知识库。")
 
 
 def cmd_chat(settings: Settings) -> int:

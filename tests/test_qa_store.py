@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
 from analytics import qa
 from analytics.ingest import ingest_records
-from analytics.qa import read
+from analytics.qa import maintain, read
+from analytics.store.models import Conversation, Message
 from analytics.store.qa import QAConversation, QAFinding, QASum
 from bot.access import AccessPolicy
 from bot.app import Bot
 from bot.config import AccessSettings, Settings
 from bot.qa_cli import report
 from handlers.quality import coach_topics
-from tests.qa_data import CLEAN, NOW, PLANTED, TZ, world
+from tests.qa_data import CLEAN, NOW, PLANTED, TZ, _chat, world
 
 WEEK = (datetime(2026, 11, 2, tzinfo=TZ), datetime(2026, 11, 9, tzinfo=TZ))
 
@@ -192,3 +194,100 @@ def test_scripts_count_every_reply_once(planted: Engine) -> None:
     # 未解决's chats are rated 3 and unresolved, everyone else's 5 and resolved: the loop over the rows
     good = sum(1 for x in convs if x["resolved"] and x["rating"] >= 4)
     assert sum(c.good for c in found) <= good
+
+
+def _months_world(seed: int = 11, n: int = 400) -> tuple[list[dict], list[dict]]:
+    """Conversations spread over five months (crossing UTC and local month ends), each agent's style as planted."""
+    rng = random.Random(seed)
+    agents = (*CLEAN, *PLANTED)
+    first = datetime(2026, 6, 28, tzinfo=TZ)
+    convs, msgs = [], []
+    for i in range(n):
+        start = first + timedelta(minutes=rng.randrange(140 * 24 * 60))
+        agent = rng.choice(agents)
+        c, m = _chat(rng, f"m{i:04d}", agent, start, f"mu{i % 150}", resolved=agent != "未解决")
+        convs.append(c)
+        msgs += m
+    convs.sort(key=lambda c: c["started_at"])
+    msgs.sort(key=lambda m: m["sent_at"])
+    return convs, msgs
+
+
+def test_month_sums_and_long_windows_equal_a_plain_loop(engine: Engine) -> None:
+    convs, msgs = _months_world()
+    load(engine, convs, msgs)
+    # the month rows are the stored conversations and findings grouped by UTC month, counted one by one
+    expected: Counter[tuple] = Counter()
+    with engine.connect() as conn:
+        for row in conn.execute(select(QAConversation.__table__)):
+            at = row.started_at.astimezone(UTC) if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            month = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            expected[(month, row.agent, "", "n")] += 1
+            expected[(month, row.agent, "", "s")] += row.score
+            for rule in filter(None, row.rules.split(",")):
+                expected[(month, row.agent, rule, "n")] += 1
+        s = QASum.__table__
+        got: Counter[tuple] = Counter()
+        for row in conn.execute(select(s).where(s.c.grain == "month")):
+            at = row.bucket.astimezone(UTC) if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
+            got[(at, row.agent, row.rule, "n")] += row.n
+            if row.rule == "":
+                got[(at, row.agent, "", "s")] += row.score_sum
+    assert +got == +expected and len({k[0] for k in expected}) >= 5
+    windows = [(datetime(2026, 1, 1, tzinfo=TZ), datetime(2027, 1, 1, tzinfo=TZ)),  # a local year
+               (datetime(2026, 7, 15, 10, 17, tzinfo=TZ), datetime(2026, 10, 3, 8, 5, tzinfo=TZ)),
+               (datetime(2026, 8, 1, tzinfo=TZ), datetime(2026, 9, 1, tzinfo=TZ)),  # a local month: UTC edges
+               (datetime(2026, 7, 1, 8, 0, tzinfo=TZ), datetime(2026, 9, 1, 8, 0, tzinfo=TZ))]  # whole UTC months
+    for start, end in windows:
+        want = loop_counts(engine, start, end)
+        have = read.counts(engine, start, end)
+        assert {a: (r.conversations, +r.flags) for a, r in have.items()} == {a: (n, +f) for a, (n, f) in want.items()}
+        one = read.counts(engine, start, end, "粗鲁")
+        assert {a: (r.conversations, +r.flags) for a, r in one.items()} == {
+            a: (n, +f) for a, (n, f) in want.items() if a == "粗鲁"}
+    # removing conversations (forget / retention) and re-importing changes keep the month rows equal to a rebuild
+    gone = [c["conversation_id"] for c in convs[::7]]
+    with engine.begin() as conn:
+        maintain.remove(conn, gone)
+        conn.execute(Message.__table__.delete().where(Message.__table__.c.conversation_id.in_(gone)))
+        conn.execute(Conversation.__table__.delete().where(Conversation.__table__.c.conversation_id.in_(gone)))
+    ingest_records(engine, "conversations", [dict(convs[1], agent="小洁"), dict(convs[3], resolved=False)], tz=TZ)
+    kept = snapshot(engine)
+    qa.rebuild(engine)
+    assert snapshot(engine) == kept
+
+
+def test_months_split_whole_days_into_whole_months() -> None:
+    start, end = datetime(2026, 1, 1, tzinfo=TZ), datetime(2026, 12, 3, 15, 37, tzinfo=TZ)
+    days, hours, raw = read.cover(start, end)
+    whole, rest = read.months(days)
+    pieces = sorted(whole + rest + hours + raw)
+    assert pieces[0][0] == start and pieces[-1][1] == end
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(lo.day == 1 and hi.day == 1 for lo, hi in whole)
+    assert sum(len(x) for x in (whole, rest)) <= 3 and whole[0] == (datetime(2026, 1, 1, tzinfo=UTC),
+                                                                    datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_migration_0016_fills_the_month_rows_from_the_stored_days(engine: Engine) -> None:
+    from alembic import command
+
+    from analytics.store.db import alembic_config
+
+    convs, msgs = _months_world(seed=12, n=150)
+    load(engine, convs, msgs)
+    imported = snapshot(engine)
+    s = QASum.__table__
+
+    def run(step, target: str) -> None:  # noqa: ANN001
+        with engine.begin() as conn:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+
+    run(command.downgrade, "0015")  # a database imported before 0016: day and hour rows only
+    with engine.connect() as conn:
+        assert conn.execute(select(s).where(s.c.grain == "month")).first() is None
+        assert conn.execute(select(s).where(s.c.grain == "day")).first() is not None
+    run(command.upgrade, "heads")
+    assert snapshot(engine) == imported

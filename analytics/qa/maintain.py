@@ -197,8 +197,10 @@ def _repeat(group: Iterable[Checked], params: QAParams) -> dict[str, Finding]:
 # -- writing ----------------------------------------------------------------------------------------
 
 def _buckets(at: datetime) -> list[tuple[str, datetime]]:
+    """The UTC hour, day and month a conversation counts in (a year's /质检 reads ~12 month rows per agent
+    and rule, then the edge days and hours)."""
     hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return [("hour", hour), ("day", hour.replace(hour=0))]
+    return [("hour", hour), ("day", hour.replace(hour=0)), ("month", hour.replace(day=1, hour=0))]
 
 
 def _contribution(c: Checked, sign: int, out: Counter[tuple[str, datetime, str, str, str]]) -> None:
@@ -228,8 +230,9 @@ def _apply_sums(conn: Connection, delta: Counter[tuple[str, datetime, str, str, 
                                             "score_sum": QA_SUM.c.score_sum + stmt.excluded.score_sum})
     for chunk in _chunks(changes, 2000):
         conn.execute(stmt, chunk)
-    keys = sorted({(r["grain"], r["bucket"]) for r in changes})
-    conn.execute(delete(QA_SUM).where(QA_SUM.c.n <= 0, QA_SUM.c.bucket >= keys[0][1], QA_SUM.c.bucket <= keys[-1][1]))
+    buckets = [r["bucket"] for r in changes]  # every grain's: a month bucket is earlier than its days and hours
+    conn.execute(delete(QA_SUM).where(QA_SUM.c.n <= 0, QA_SUM.c.bucket >= min(buckets),
+                                      QA_SUM.c.bucket <= max(buckets)))
 
 
 def _write(conn: Connection, old: Mapping[str, Checked], new: Mapping[str, Checked]) -> None:

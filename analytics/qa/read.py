@@ -1,8 +1,8 @@
 """Reading the stored 质检 results for a window: counts per agent and rule, flagged conversations, examples.
 
-Counts come from ``qa_sums``: the whole UTC days inside the window, then the whole hours left, then the
-partial edge hours from ``qa_conversations`` / ``qa_findings`` (indexed by time), so a year costs a few
-hundred sum rows per agent and the answer equals counting the findings one by one."""
+Counts come from ``qa_sums``: the whole UTC months inside the window, then the whole UTC days left, then the
+whole hours left, then the partial edge hours from ``qa_conversations`` / ``qa_findings`` (indexed by time), so a year costs a few
+dozen sum rows per agent and rule and the answer equals counting the findings one by one."""
 
 from __future__ import annotations
 
@@ -79,6 +79,25 @@ def cover(start: datetime, end: datetime) -> tuple[list[tuple[datetime, datetime
     return days, hours, raw
 
 
+def _next_month(t: datetime) -> datetime:
+    return t.replace(year=t.year + 1, month=1) if t.month == 12 else t.replace(month=t.month + 1)
+
+
+def months(days: list[tuple[datetime, datetime]]) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """Whole-day spans (UTC midnights) as (whole UTC month spans, the day spans left), disjoint and in order."""
+    whole: list[tuple[datetime, datetime]] = []
+    rest: list[tuple[datetime, datetime]] = []
+    for lo, hi in days:
+        m0 = lo if lo.day == 1 else _next_month(lo.replace(day=1))
+        m1 = hi.replace(day=1)
+        if m0 < m1:
+            whole.append((m0, m1))
+            rest += [(a, b) for a, b in ((lo, m0), (m1, hi)) if a < b]
+        else:
+            rest.append((lo, hi))
+    return whole, rest
+
+
 def _spans(column, spans: list[tuple[datetime, datetime]]):  # noqa: ANN001, ANN202
     return or_(*[and_(column >= lo, column < hi) for lo, hi in spans])
 
@@ -86,13 +105,14 @@ def _spans(column, spans: list[tuple[datetime, datetime]]):  # noqa: ANN001, ANN
 def counts(engine: Engine, start: datetime, end: datetime, agent: str | None = None) -> dict[str, AgentQA]:
     """Per agent: checked conversations, score sum and rule counts of conversations started in [start, end)."""
     days, hours, raw = cover(start, end)
+    whole_months, days = months(days)
     out: dict[str, AgentQA] = {}
 
     def row(name: str) -> AgentQA:
         return out.setdefault(name, AgentQA(name))
 
     with engine.connect() as conn:
-        for grain, spans in (("day", days), ("hour", hours)):
+        for grain, spans in (("month", whole_months), ("day", days), ("hour", hours)):
             if not spans:
                 continue
             stmt = (select(QA_SUM.c.agent, QA_SUM.c.rule, func.sum(QA_SUM.c.n), func.sum(QA_SUM.c.score_sum))

@@ -1,10 +1,10 @@
 """/质检 read speed at a year of a large shop, from the stored findings.
 
-The answer reads ``qa_sums`` (UTC day rows for whole days, hour rows for the rest) and the raw
+The answer reads ``qa_sums`` (UTC month rows for whole months, day rows for whole days, hour rows for the rest) and the raw
 ``qa_conversations`` / ``qa_findings`` rows of the partial edge hours and of the examples. Their sizes
 depend on days × agents × rules and on the conversations of the last hours, not on the year's total, so
 this bench writes those tables directly, at the density of ``--conversations`` a year (default 5M) —
-hour and day sums for the whole year, raw rows for the last ``--raw-days`` days — instead of importing
+hour, day and month sums for the whole year, raw rows for the last ``--raw-days`` days — instead of importing
 5M conversations (the import itself is measured in docs/qa.md). Then it times whole chat answers::
 
     python bench/qa/bench_qa.py --db sqlite:////tmp/qa_bench.db
@@ -103,6 +103,13 @@ def fill(engine, conversations: int, agents: int, raw_days: int, seed: int) -> N
     with engine.begin() as conn:
         day_rows = [{"grain": "day", "bucket": b, "agent": a, "rule": r, "n": v[0], "score_sum": v[1]}
                     for (_, b, a), row in days.items() for r, v in row.items() if v[0] or r == ""]
+        months: dict[tuple, list[int]] = {}
+        for d in day_rows:
+            m = months.setdefault((d["bucket"].replace(day=1), d["agent"], d["rule"]), [0, 0])
+            m[0] += d["n"]
+            m[1] += d["score_sum"]
+        day_rows += [{"grain": "month", "bucket": b, "agent": a, "rule": r, "n": n, "score_sum": s}
+                     for (b, a, r), (n, s) in months.items() if n > 0]
         for i in range(0, len(day_rows), 20000):
             conn.execute(insert(QASum.__table__), day_rows[i:i + 20000])
         conn.exec_driver_sql("ANALYZE")

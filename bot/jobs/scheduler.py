@@ -18,6 +18,8 @@ scheduler holds only in-memory jobs that *look* at that state:
   ``alerts.warm`` — every few hours, re-reads the alert baseline's hour counts in the background.
 - ``retention.tick`` — every 10 minutes when ``[retention]`` sets any days, added with :meth:`JobScheduler.add_timed`
   (``bot.jobs.retention``): the daily sweep, once a day after ``sweep_time``, behind the ``retention`` job lease.
+- ``faq.refresh`` — every ``[faq] refresh_minutes``, first run at start-up, added with :meth:`JobScheduler.add_timed`
+  (``bot.jobs.faq``): recomputes the /知识库 suggestions behind the ``faq`` job lease; the chat only reads them.
 
 All jobs use ``coalesce=True``, ``max_instances=1`` and the configured misfire grace; the tick itself
 coalesces missed fire times (only the latest counts, see ``analytics.digests.schedule.due``).

@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from analytics.store import sqlite_gate
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -46,6 +48,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        sqlite_gate.install(engine)  # this process's writers queue (ack path first) instead of busy-waiting
         return engine
     # Session options, no server change. jit=off: PostgreSQL compiles a query to machine code once its cost
     # estimate passes jit_above_cost, and csbot's rollup reads over a year (estimated high, run in tens of

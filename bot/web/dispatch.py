@@ -19,20 +19,28 @@ replicas, kept across restarts); :class:`RecentIds` is only the fallback without
 killed replica or an earlier run of this one (live path while the reply window is open, else the
 outbox). The backlog is bounded: past ``max_pending`` commands in flight, :meth:`submit` raises
 :class:`Overloaded` and the route answers per vendor (docs/reliability.md).
+
+The inbox write on the ack path runs on the dispatcher's own small thread pool (``ack_workers``
+threads), never on the loop's default executor: that one is shared by commands, audits, outbox
+writes and event batches, and under a mixed burst an accept waited there behind them for seconds
+(bench/server/README.md). A recovered message keeps the request id of the callback that stored it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from analytics.store.inbox import DONE
+from bot import logs
 from bot.adapters.base import Destination, IncomingMessage, Sender, SendError, durable_destination
 from bot.web.metrics import ServerMetrics
 from handlers.base import Reply
@@ -44,6 +52,7 @@ DEDUPE_MAX = 100_000
 LIVE_ATTEMPTS = 3
 LIVE_BACKOFF_S = 0.5
 MAX_PENDING = 200
+ACK_WORKERS = 2  # threads that write inbox rows on the ack path (SQLite has one writer; PostgreSQL needs few)
 BUSY_TEXT = "当前请求较多，这条消息没有处理，请稍后再发一次。"
 
 
@@ -110,7 +119,7 @@ class Dispatcher:
     def __init__(self, bot: Handles, senders: Mapping[str, Sender], outbox: Any = None, *,
                  metrics: ServerMetrics | None = None, max_concurrency: int = 16,
                  recent: RecentIds | None = None, live_backoff_s: float = LIVE_BACKOFF_S,
-                 inbox: Any = None, max_pending: int = MAX_PENDING):
+                 inbox: Any = None, max_pending: int = MAX_PENDING, ack_workers: int = ACK_WORKERS):
         self.bot = bot
         self.senders = senders
         self.outbox = outbox
@@ -124,6 +133,9 @@ class Dispatcher:
         self._rows: dict[asyncio.Task[None], int] = {}  # task -> its inbox row
         self._admitting = 0
         self._closing = False
+        # The ack path's own threads (see the module docstring); created with the inbox, closed by drain().
+        self._ack_pool = (ThreadPoolExecutor(max_workers=ack_workers, thread_name_prefix="csbot-ack")
+                          if inbox is not None else None)
 
     @property
     def pending(self) -> int:
@@ -147,8 +159,9 @@ class Dispatcher:
         row_id: int | None = None
         if self.inbox is not None:
             self._admitting += 1
+            accept = functools.partial(self.inbox.accept, msg, request_id=logs.request_id.get())
             try:
-                row_id = await asyncio.to_thread(self.inbox.accept, msg)
+                row_id = await asyncio.get_running_loop().run_in_executor(self._ack_pool, accept)
             except Exception as exc:  # noqa: BLE001 - the database is down: let the vendor retry
                 log.error("inbox write failed for %s:%s: %s", msg.platform, msg.message_id[:24], type(exc).__name__)
                 raise Unavailable("inbox unavailable") from exc
@@ -233,11 +246,16 @@ class Dispatcher:
         if self.inbox is None or self._closing:
             return 0
         await asyncio.to_thread(self.inbox.renew, list(self._rows.values()))
-        claimed = await asyncio.to_thread(self.inbox.claim_stale, self.room)
-        for row_id, msg in claimed:
-            log.info("answering %s:%s from the inbox (left pending)", msg.platform, msg.message_id[:24])
-            self.metrics.callbacks.labels(msg.platform, "recovered").inc()
-            self._start(msg, row_id, recovered=True)
+        claimed = await asyncio.to_thread(self.inbox.claim_stale_with_request_ids, self.room)
+        for row_id, msg, rid in claimed:
+            # The callback's request id, so the recovered answer's log lines (and its outbox row) carry it.
+            token = logs.request_id.set(rid)
+            try:
+                log.info("answering %s:%s from the inbox (left pending)", msg.platform, msg.message_id[:24])
+                self.metrics.callbacks.labels(msg.platform, "recovered").inc()
+                self._start(msg, row_id, recovered=True)  # the task copies the context: it keeps the id
+            finally:
+                logs.request_id.reset(token)
         return len(claimed)
 
     async def busy_reply(self, msg: IncomingMessage) -> None:
@@ -305,6 +323,8 @@ class Dispatcher:
     async def drain(self, grace_s: float) -> int:
         """Stop taking work and wait up to ``grace_s`` for running tasks; return how many were cancelled."""
         self._closing = True
+        if self._ack_pool is not None:
+            self._ack_pool.shutdown(wait=False)  # no accept starts after _closing; running ones finish
         tasks = set(self._tasks)
         if not tasks:
             return 0

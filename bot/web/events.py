@@ -8,20 +8,32 @@ others are rejected. 401: missing or wrong token. 400: not JSON, wrong shape (``
 a record that is not an object is rejected alone), unknown kind.
 The contract is written down in ``docs/openapi.yaml``.
 413: body over ``server.max_body_bytes`` or more than ``ingest.max_batch`` records.
-Validation and upserts run in a worker thread (the same path as ``csbot import``).
+429 with ``Retry-After``: ``ingest.workers`` batches are being written and ``ingest.max_waiting_batches``
+more are waiting; nothing of the batch was stored, the client sends it again after the delay.
+
+Validation and upserts run on the event API's own threads (:class:`IngestLane`, ``[ingest] workers``),
+not on the loop's default executor: there, 100 batches at once took every thread and the callbacks'
+inbox writes and commands waited behind them (bench/server/README.md). Records are committed in
+chunks of :data:`COMMIT_CHUNK`, so a 5,000-record batch does not hold SQLite's one writer for its
+whole length; a batch interrupted by a crash has its first chunks stored, and sending it again
+upserts them (``updated``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
 
-from analytics.ingest import IngestError, ingest_records
+from analytics.ingest import KINDS, IngestError, ingest_records
 from bot.adapters.payloads import EventBatch, WrongType, check
 from bot.web.context import CONTEXT, ServerContext, read_limited
 
@@ -29,10 +41,64 @@ log = logging.getLogger(__name__)
 
 PATH = "/api/v1/events"
 MAX_ERRORS_RETURNED = 100
+COMMIT_CHUNK = 500  # records per write transaction of one API batch
 
 
-def install(app: web.Application, _ctx: ServerContext) -> None:
+class Busy(RuntimeError):
+    """The lane is full; ``retry_after`` is the client's wait in whole seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"ingest lane full, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class IngestLane:
+    """The event API's threads: at most ``workers`` batches written at once, ``max_waiting`` more queued;
+    past that :meth:`run` raises :class:`Busy` at once (the route answers 429 + ``Retry-After``)."""
+
+    def __init__(self, workers: int, max_waiting: int):
+        self.workers = workers
+        self.capacity = workers + max_waiting
+        self.admitted = 0
+        self.mean_s = 0.05  # moving mean of a batch's time in a worker, for Retry-After
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csbot-ingest")
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.admitted / self.workers * self.mean_s))
+
+    async def run(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if self.admitted >= self.capacity:
+            raise Busy(self.retry_after())
+        self.admitted += 1
+        call = functools.partial(fn, *args, **kwargs)
+
+        def timed() -> Any:
+            started = time.perf_counter()
+            try:
+                return call()
+            finally:
+                self.mean_s = 0.8 * self.mean_s + 0.2 * (time.perf_counter() - started)
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
+        finally:
+            self.admitted -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+LANE = web.AppKey("csbot_ingest_lane", IngestLane)
+
+
+def install(app: web.Application, ctx: ServerContext) -> None:
+    app[LANE] = IngestLane(ctx.settings.ingest.workers, ctx.settings.ingest.max_waiting_batches)
     app.router.add_post(PATH, events)
+
+    async def close_lane(app: web.Application) -> None:
+        app[LANE].close()
+
+    app.on_cleanup.append(close_lane)
 
 
 def _error(status: int, zh: str, en: str, **extra: Any) -> web.Response:
@@ -76,8 +142,14 @@ async def events(request: web.Request) -> web.Response:
     if ctx.engine is None:
         return _error(503, "数据库未配置", "no database")
     try:
-        result = await asyncio.to_thread(ingest_records, ctx.engine, kind, records, tz=ctx.settings.tz,
-                                         source="api", mask=ctx.settings.privacy.mask_at_rest)
+        result = await request.app[LANE].run(ingest_records, ctx.engine, kind, records, tz=ctx.settings.tz,
+                                             source="api", batch_size=COMMIT_CHUNK,
+                                             mask=ctx.settings.privacy.mask_at_rest)
+    except Busy as exc:
+        ctx.metrics.events.labels(kind if kind in KINDS else "unknown", "busy").inc(len(records))
+        return web.json_response({"error": "busy, retry later", "message": "写入繁忙，请稍后重试",
+                                  "retry_after": exc.retry_after}, status=429,
+                                 headers={"Retry-After": str(exc.retry_after)})
     except IngestError as exc:
         return _error(400, exc.zh, exc.en)
     for outcome, count in (("accepted", result.accepted), ("updated", result.updated),

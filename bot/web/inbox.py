@@ -58,14 +58,18 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
-def encode_message(msg: IncomingMessage) -> dict[str, Any]:
-    """``msg`` as JSON-able data, reply handle (its Destinations) included."""
-    return {
+def encode_message(msg: IncomingMessage, request_id: str | None = None) -> dict[str, Any]:
+    """``msg`` as JSON-able data, reply handle (its Destinations) included; ``request_id`` is the id of
+    the callback that accepted it (the JSON logs' ``request_id``), kept for a recovered answer."""
+    data = {
         "platform": msg.platform, "message_id": msg.message_id, "chat_id": msg.chat_id, "user_id": msg.user_id,
         "text": msg.text, "user_name": msg.user_name, "is_private": msg.is_private, "mentioned": msg.mentioned,
         "received_at": msg.received_at.isoformat() if msg.received_at else None,
         "reply_handle": {key: _encode_value(value) for key, value in msg.reply_handle.items()},
     }
+    if request_id:
+        data["request_id"] = request_id
+    return data
 
 
 def decode_message(data: dict[str, Any]) -> IncomingMessage:
@@ -116,11 +120,13 @@ class Inbox:
         self.max_attempts = max_attempts
         self.clock = clock
 
-    def accept(self, msg: IncomingMessage) -> int | None:
+    def accept(self, msg: IncomingMessage, request_id: str | None = None) -> int | None:
         """Store ``msg`` as pending, leased to this replica; its row id, or None when the (platform,
-        message id) is already in the inbox (a vendor retry or a replay: not answered again)."""
+        message id) is already in the inbox (a vendor retry or a replay: not answered again).
+        ``request_id`` (the callback's) is stored in the row's JSON for a recovered answer's logs."""
         now = self.clock()
-        values = {"platform": msg.platform[:16], "message_id": msg.message_id[:256], "message": encode_message(msg),
+        values = {"platform": msg.platform[:16], "message_id": msg.message_id[:256],
+                  "message": encode_message(msg, request_id),
                   "received_at": now, "status": PENDING, "attempts": 1, "claimed_by": self.owner,
                   "claimed_until": now + self.lease, "updated_at": now}
         try:  # one Core INSERT on the request path (no ORM unit of work)
@@ -163,10 +169,15 @@ class Inbox:
     def claim_stale(self, limit: int) -> list[tuple[int, IncomingMessage]]:
         """Claim up to ``limit`` pending rows nobody is working on (lease run out, or their owner's process
         is gone); rows past ``max_attempts`` are marked failed instead. Oldest first."""
+        return [(row_id, msg) for row_id, msg, _rid in self.claim_stale_with_request_ids(limit)]
+
+    def claim_stale_with_request_ids(self, limit: int) -> list[tuple[int, IncomingMessage, str | None]]:
+        """:meth:`claim_stale`, each row with the request id of the callback that stored it (None for a
+        row stored without one)."""
         if limit <= 0:
             return []
         now = self.clock()
-        claimed: list[tuple[int, IncomingMessage]] = []
+        claimed: list[tuple[int, IncomingMessage, str | None]] = []
         with Session(self.engine) as session:
             candidates = session.exec(select(InboxMessage).where(InboxMessage.status == PENDING).where(or_(
                 InboxMessage.claimed_until.is_(None), InboxMessage.claimed_until < now,
@@ -197,7 +208,8 @@ class Inbox:
                     log.error("inbox #%s (%s:%s) failed after %d attempts: %s", row.id, row.platform,
                               row.message_id[:24], row.attempts, row.last_error or "")
                     continue
-                claimed.append((int(row.id), decode_message(row.message)))
+                rid = row.message.get("request_id")
+                claimed.append((int(row.id), decode_message(row.message), rid if isinstance(rid, str) else None))
         return claimed
 
     def sweep(self, older_than_days: float) -> int:

@@ -11,6 +11,7 @@ against the same live server (the event API contract, positive and negative case
 
     PYTHONPATH=. python bench/server/bench_load.py                  # 2 rounds x 200, then schemathesis
     PYTHONPATH=. python bench/server/bench_load.py --rounds 1 --no-schemathesis --json out.json
+    PYTHONPATH=. python bench/server/bench_load.py --no-schemathesis --pg postgresql://postgres@127.0.0.1:5432
 
 The whole run stays under two minutes on the shared 2-CPU machine (see bench/server/README.md).
 """
@@ -44,13 +45,14 @@ COMMANDS = ["/帮助", "/投诉 今天"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_config(tmp: Path, fake: FakeDingTalk, port: int) -> Path:
+def write_config(tmp: Path, fake: FakeDingTalk, port: int, db_url: str | None = None) -> Path:
     cfg = tmp / "config.toml"
+    url = db_url or f"sqlite:///{tmp / 'bench.db'}"
     cfg.write_text(f"""
 [general]
 data_dir = "{tmp / 'data'}"
 [database]
-url = "sqlite:///{tmp / 'bench.db'}"
+url = "{url}"
 [server]
 host = "127.0.0.1"
 port = {port}
@@ -64,6 +66,14 @@ api_base = "{fake.base_url}"
 oapi_base = "{fake.base_url}"
 """, encoding="utf-8")
     return cfg
+
+
+def pg_admin(sql: str, server: str) -> None:
+    """One statement on the PostgreSQL server's ``postgres`` database, autocommit (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
 
 
 def rss_mib(pid: int) -> float:
@@ -126,11 +136,24 @@ def run_schemathesis(url: str, examples: int, seed: int) -> dict:
 async def run(args: argparse.Namespace) -> dict:
     rnd = random.Random(args.seed)
     started = time.monotonic()
+    db_url = None
+    if args.pg:  # a throwaway database, dropped at the end
+        db_name = f"csbot_bench_load_{os.getpid()}"
+        await asyncio.to_thread(pg_admin, f'CREATE DATABASE "{db_name}"', args.pg)
+        db_url = f"{args.pg}/{db_name}"
+    try:
+        return await _run(args, rnd, started, db_url)
+    finally:
+        if args.pg:
+            await asyncio.to_thread(pg_admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)', args.pg)
+
+
+async def _run(args: argparse.Namespace, rnd: random.Random, started: float, db_url: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         async with FakeDingTalk() as fake:
             port = free_port()
-            cfg = write_config(tmp, fake, port)
+            cfg = write_config(tmp, fake, port, db_url)
             demo = [sys.executable, "-m", "bot.cli", "--config", str(cfg), "demo", "--no-chat", "--days",
                     str(args.days), "--seed", str(args.seed), "--scale", str(args.scale)]
             await asyncio.to_thread(subprocess.run, demo, check=True, stdout=subprocess.DEVNULL)
@@ -188,6 +211,8 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=100, help="schemathesis examples per operation and phase")
     ap.add_argument("--no-schemathesis", action="store_true")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--pg", metavar="SERVER", help="run on a throwaway PostgreSQL database created (and dropped) "
+                    "on this server, e.g. postgresql://postgres@127.0.0.1:5432")
     args = ap.parse_args()
     result = asyncio.run(run(args))
     if args.json:

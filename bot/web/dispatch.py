@@ -209,16 +209,18 @@ class Dispatcher:
     async def _process(self, msg: IncomingMessage, row_id: int | None, recovered: bool = False) -> None:
         self.metrics.inflight.inc()
         started = time.perf_counter()
+        answered = False  # the reply has been sent or queued: never release the row after this
         try:
             async with self._limit:
                 reply = await self.bot.handle(msg)
             self.metrics.commands_seconds.labels(msg.platform).observe(time.perf_counter() - started)
             if reply is not None:
                 await self.deliver(msg, reply, live=not recovered or _live_open(msg))
+            answered = True
             if row_id is not None:
-                await asyncio.to_thread(self.inbox.finish, row_id, DONE)
+                await self._finish_answered(row_id)
         except asyncio.CancelledError:
-            if row_id is not None:  # cancelled at shutdown: still pending, the next start answers it
+            if row_id is not None and not answered:  # cancelled at shutdown: the next start answers it
                 with contextlib.suppress(Exception):
                     self.inbox.release(row_id, "cancelled at shutdown")
             raise
@@ -229,6 +231,21 @@ class Dispatcher:
                     await asyncio.to_thread(self.inbox.release, row_id, f"{type(exc).__name__}: {exc}"[:500])
         finally:
             self.metrics.inflight.dec()
+
+    async def _finish_answered(self, row_id: int) -> None:
+        """Mark an answered message ``done``, retrying while the database is down. Releasing it instead
+        (bench/server/db_outage.py: PostgreSQL stopped just after a live reply was sent) left the row
+        pending, and once its lease ran out an inbox round answered the message a second time."""
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self.inbox.finish, row_id, DONE)
+                return
+            except Exception as exc:  # noqa: BLE001 - the database is down: the reply is out, keep trying
+                log.warning("inbox row %s answered but not marked done yet (%s); retrying in %.1f s", row_id,
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def run_inbox(self, interval_s: float | None = None) -> None:
         """Until cancelled: renew the leases of this replica's in-flight rows and answer pending rows

@@ -127,7 +127,8 @@ class Clock:
     def __init__(self) -> None:
         self.t0 = time.monotonic()
         self.stop_at: float | None = None  # PostgreSQL stopped (pg_ctlcluster stop returned)
-        self.up_at: float | None = None  # PostgreSQL accepting connections again
+        self.start_at: float | None = None  # pg_ctlcluster start issued (the server may accept before it returns)
+        self.up_at: float | None = None  # pg_ctlcluster start returned and pg_isready answers
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -135,8 +136,10 @@ class Clock:
     def phase(self, t: float) -> str:
         if self.stop_at is None or t < self.stop_at:
             return "before"
-        if self.up_at is None or t < self.up_at:
+        if self.start_at is None or t < self.start_at:
             return "outage"
+        if self.up_at is None or t < self.up_at:
+            return "restart"
         return "after"
 
 
@@ -293,6 +296,7 @@ async def experiment(args: argparse.Namespace, db: str, tmp: Path) -> dict:
                     print(f"{clock.now():6.1f} s  PostgreSQL stopped", flush=True)
                     await asyncio.sleep(args.outage)
                 finally:
+                    clock.start_at = clock.now()
                     await asyncio.to_thread(ensure_pg_up)
                     clock.up_at = clock.now()
                 print(f"{clock.now():6.1f} s  PostgreSQL accepting connections again", flush=True)
@@ -324,8 +328,9 @@ async def experiment(args: argparse.Namespace, db: str, tmp: Path) -> dict:
 
 def report(args, db, clock: Clock, traffic: Traffic, ding: FakeDingTalk, feishu: FakeFeishu,  # noqa: ANN001
            alive: bool, died_at: list[float], drained: float, log_path: Path) -> dict:
-    stop, up = clock.stop_at or 0.0, clock.up_at or 0.0
-    by_phase: dict[str, dict[str, list]] = {p: {"dingtalk": [], "feishu": []} for p in ("before", "outage", "after")}
+    stop, start, up = clock.stop_at or 0.0, clock.start_at or 0.0, clock.up_at or 0.0
+    by_phase: dict[str, dict[str, list]] = {p: {"dingtalk": [], "feishu": []}
+                                            for p in ("before", "outage", "restart", "after")}
     for r in traffic.ding_sent:
         by_phase[clock.phase(r["sent"])]["dingtalk"].append(r.get("status"))
     for r in traffic.feishu_events:
@@ -351,7 +356,7 @@ def report(args, db, clock: Clock, traffic: Traffic, ding: FakeDingTalk, feishu:
     def first(items, cond):  # noqa: ANN001, ANN202
         return next((x for x in items if cond(x)), None)
 
-    ready_during = [s for t, s in traffic.readyz if stop + 1.0 <= t < up]
+    ready_during = [s for t, s in traffic.readyz if stop + 1.0 <= t < start]
     ready_up = first(traffic.readyz, lambda x: x[0] >= up and x[1] == 200)
     ready_after = [s for t, s in traffic.readyz if ready_up and t >= ready_up[0]]
     first_good_ding = first(sorted(acked, key=lambda r: r["sent"]),
@@ -366,7 +371,8 @@ def report(args, db, clock: Clock, traffic: Traffic, ding: FakeDingTalk, feishu:
         inbox = {"error": str(exc)}
 
     result = {
-        "outage_s": up - stop, "statuses": {p: {v: dict(collections.Counter(map(str, ss))) for v, ss in vs.items()}
+        "outage_s": start - stop, "restart_s": up - start, "timeline": {"stop": stop, "start": start, "up": up},
+        "readyz_raw": traffic.readyz, "statuses": {p: {v: dict(collections.Counter(map(str, ss))) for v, ss in vs.items()}
                                             for p, vs in by_phase.items()},
         "bad_statuses": bad,
         "dingtalk": {"sent": len(traffic.ding_sent), "acked": len(acked), "answered": len(acked) - len(lost),
@@ -387,9 +393,10 @@ def report(args, db, clock: Clock, traffic: Traffic, ding: FakeDingTalk, feishu:
         "loadavg": os.getloadavg(), "cpus": os.cpu_count(),
     }
     print()
-    print(f"PostgreSQL stopped for {up - stop:.1f} s (at {stop:.1f} s → {up:.1f} s of the run)")
+    print(f"PostgreSQL stopped for {start - stop:.1f} s (at {stop:.1f} s, start issued at {start:.1f} s, "
+          f"pg_ctlcluster start returned and pg_isready at {up:.1f} s)")
     for p, vendors in by_phase.items():
-        print(f"  {p:7s} DingTalk {fmt_statuses(vendors['dingtalk'])}   Feishu {fmt_statuses(vendors['feishu'])}")
+        print(f"  {p:8s} DingTalk {fmt_statuses(vendors['dingtalk'])}   Feishu {fmt_statuses(vendors['feishu'])}")
     d, f, rz, rec = result["dingtalk"], result["feishu"], result["readyz"], result["recovery"]
     print(f"DingTalk: {d['sent']} sent, {d['acked']} acked with 200, {d['answered']} answered, "
           f"{len(lost)} lost, {len(twice)} answered twice, {d['error_replies']} answered with the error reply")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from analytics.store import sqlite_gate
 from analytics.store.sqlite_gate import WriteGate
 from bot import logs
 from bot.adapters.base import Destination, IncomingMessage
@@ -109,6 +110,7 @@ def test_gate_times_out_instead_of_deadlocking():
 
 
 def test_concurrent_writers_through_the_gate_lose_nothing(sqlite_engine):
+    sqlite_gate.install(sqlite_engine)  # as CSBOT_SQLITE_GATE=1 does
     with sqlite_engine.begin() as conn:
         conn.execute(text("CREATE TABLE gate_t (thread TEXT, n INTEGER)"))
 

@@ -128,3 +128,27 @@ def test_concurrent_writers_through_the_gate_lose_nothing(sqlite_engine):
     with sqlite_engine.connect() as conn:
         rows = conn.execute(text("SELECT thread, COUNT(*) FROM gate_t GROUP BY thread")).all()
     assert dict(rows) == dict.fromkeys(names, 40)
+
+
+def test_the_event_lane_refuses_past_its_depth_with_a_retry_after():
+    from bot.web.events import Busy, IngestLane
+
+    lane = IngestLane(workers=1, max_waiting=1)
+    release = threading.Event()
+    results: list[object] = []
+
+    async def go() -> None:
+        first = asyncio.ensure_future(lane.run(release.wait, 10))
+        second = asyncio.ensure_future(lane.run(lambda: "second"))
+        await asyncio.sleep(0)
+        try:
+            await lane.run(lambda: "third")
+        except Busy as exc:
+            results.append(exc.retry_after)
+        release.set()
+        results.extend(await asyncio.gather(first, second))
+        results.append(await lane.run(lambda: "after"))  # room again once the two finished
+
+    asyncio.run(go())
+    lane.close()
+    assert results[0] >= 1 and results[1:] == [True, "second", "after"]

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot.adapters.base import Destination, SendError
 from bot.adapters.wecom_api import WeComSender
 from bot.config import WeComRobot, WeComSettings
-from handlers.base import Chart, Reply
+from handlers.base import Attachment, Chart, Reply
 from tests.fakes.wecom_server import FakeWeCom
 
 
@@ -177,3 +177,37 @@ async def test_network_error_is_retryable_without_url(fake):
     await s.close()
     assert err.value.retryable
     assert "robot-key" not in str(err.value)
+
+
+async def test_robot_file_is_uploaded_with_its_name_then_sent_as_file(fake, sender, tmp_path):
+    xlsx = tmp_path / "faq-kb-20261203-1200-abcdef.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    await sender.send(ROBOT, Reply("已导出 1 条", files=[Attachment(xlsx, "知识库导出 XLSX")]))
+    kinds = [s.body["msgtype"] for s in fake.sent]
+    assert kinds == ["markdown", "file"]
+    media_id = fake.sent[1].body["file"]["media_id"]
+    key, name, data = fake.robot_files[media_id]
+    assert key == fake.sent[1].key and name == xlsx.name and data == xlsx.read_bytes()  # the bytes, the shown name
+
+
+async def test_robot_file_too_small_degrades_to_a_note(fake, sender, tmp_path):
+    tiny = tmp_path / "x.csv"
+    tiny.write_bytes(b"a,b")  # under upload_media's 5 bytes
+    await sender.send(ROBOT, Reply("导出", files=[Attachment(tiny, "知识库导出 CSV")]))
+    assert [s.body["msgtype"] for s in fake.sent] == ["markdown", "text"] and not fake.robot_files
+    assert "知识库导出 CSV" in fake.sent[1].body["text"]["content"]
+
+
+def test_files_are_parts_for_wecom_robots_only_and_survive_the_outbox(tmp_path):
+    from datetime import UTC, datetime
+
+    from bot.delivery.outbox import delivery_from, row_from
+    from bot.delivery.pipeline import plan_parts
+
+    f = Attachment(tmp_path / "a.xlsx", "知识库导出 XLSX")
+    reply = Reply("已导出", files=[f])
+    assert [p.files for p in plan_parts(ROBOT, reply)] == [[], [f]]
+    for other in (USER, Destination("dingtalk", "chat", "c1"), Destination("feishu", "chat", "oc_1")):
+        assert all(not p.files for p in plan_parts(other, reply))  # the text's signed link is the file there
+    back = delivery_from(row_from(ROBOT, reply, None, datetime.now(UTC))).reply
+    assert back.files == [f] and back.charts == []

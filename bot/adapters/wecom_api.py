@@ -4,7 +4,10 @@
   ``message/send`` to users/parties/tags and ``appchat/send`` to app group chats; text ≤ 2048
   bytes; charts uploaded with ``media/upload?type=image`` and sent as ``image`` messages.
 * :class:`WeComRobotSender`: ``webhook/send?key=``; markdown ≤ 4096 bytes; charts as ``image``
-  messages with base64 + md5 of the raw bytes, PNG/JPEG ≤ 2 MB (re-encoded smaller if needed).
+  messages with base64 + md5 of the raw bytes, PNG/JPEG ≤ 2 MB (re-encoded smaller if needed); files (the
+  /知识库 导出 XLSX/CSV) uploaded with ``webhook/upload_media?key=&type=file`` (field ``media`` with the file
+  name, 5 B–20 MB) and sent as ``file`` messages (PROTOCOLS.md §2a). The app sender has no documented file
+  path: its replies keep the signed download link the command puts in the text.
 * :class:`WeComSender`: the one ``"wecom"`` Sender the outbox uses; routes by destination kind.
 
 Byte limits are measured on UTF-8 bytes (:mod:`bot.delivery.split`); long text becomes several
@@ -31,12 +34,13 @@ from bot.adapters.images import ImageError, load_image
 from bot.config import WeComRobot, WeComSettings
 from bot.delivery.split import limit_for, split_text
 from bot.redact import redact, register_secret
-from handlers.base import Chart, Reply
+from handlers.base import Attachment, Chart, Reply
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "wecom"
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
+FILE_MIN_BYTES, FILE_MAX_BYTES = 5, 20 * 1024 * 1024  # upload_media's limits for type=file
 TOKEN_EARLY_REFRESH_S = 300
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -217,6 +221,32 @@ class WeComRobotSender(Sender):
             await self._post(url, {"msgtype": "markdown", "markdown": {"content": part}})
         for chart in reply.charts:
             await self._post(url, await self.chart_body(chart))
+        for attachment in reply.files:
+            await self._post(url, await self.file_body(url, attachment))
+
+    async def file_body(self, url: str, attachment: Attachment) -> dict[str, Any]:
+        """A ``file`` message after ``upload_media`` (the media_id is this robot's), or a text note when the file
+        cannot be sent (missing, or outside 5 B–20 MB): the reply's text still carries its download link."""
+        try:
+            data = await asyncio.to_thread(attachment.path.read_bytes)
+        except OSError as exc:
+            log.warning("wecom file %s not sent: %s", attachment.title, exc)
+            data = b""
+        if not FILE_MIN_BYTES <= len(data) <= FILE_MAX_BYTES:
+            return {"msgtype": "text", "text": {"content": f"[文件] {attachment.title}（文件无法发送，请用文中的下载链接）"}}
+
+        def form() -> aiohttp.FormData:
+            fd = aiohttp.FormData()
+            fd.add_field("media", data, filename=attachment.path.name, content_type="application/octet-stream")
+            return fd
+
+        upload = url.replace("/webhook/send", "/webhook/upload_media", 1)
+        body = await self.client.request("POST", upload, params={"type": "file"}, what="webhook/upload_media",
+                                         data=form())
+        media_id = str(body.get("media_id") or "")
+        if not media_id:
+            raise SendError("wecom webhook/upload_media returned no media_id", retryable=True)
+        return {"msgtype": "file", "file": {"media_id": media_id}}
 
     @staticmethod
     async def chart_body(chart: Chart) -> dict[str, Any]:

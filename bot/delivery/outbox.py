@@ -39,7 +39,7 @@ from bot.adapters.base import Destination, Sender
 from bot.config import DeliverySettings
 from bot.delivery.pipeline import Clock, Delivery, Outcome, Verdict, build_pipeline
 from bot.delivery.ratelimit import SlidingWindowLimiter
-from handlers.base import Chart, Reply
+from handlers.base import Attachment, Chart, Reply
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,24 @@ def row_from(destination: Destination, reply: Reply, dedup_key: str | None, now:
     return OutboxMessage(
         created_at=now, platform=destination.platform, kind=destination.kind, target=destination.target,
         destination_key=destination.key, extra=extra or None, title=reply.title,
-        text=reply.text, charts=[{"path": str(c.path), "title": c.title} for c in reply.charts] or None,
+        text=reply.text, charts=_attachments(reply) or None,
         reply_ok=reply.ok, dedup_key=dedup_key, status=PENDING, attempts=0, parts_sent=0,
         next_attempt_at=now, updated_at=now,
     )
 
 
+def _attachments(reply: Reply) -> list[dict]:
+    """Charts, then files (``"file": true``), in the row's one JSON column: a queued export keeps its files."""
+    return ([{"path": str(c.path), "title": c.title} for c in reply.charts]
+            + [{"path": str(f.path), "title": f.title, "file": True} for f in reply.files])
+
+
 def delivery_from(row: OutboxMessage) -> Delivery:
     extra = {k: v for k, v in (row.extra or {}).items() if k != logs.EXTRA_KEY}  # the request id is ours, not the sender's
     destination = Destination(row.platform, row.kind, row.target, extra)
-    charts = [Chart(Path(c["path"]), c.get("title", "")) for c in row.charts or []]
-    reply = Reply(text=row.text, title=row.title, charts=charts, ok=row.reply_ok)
+    charts = [Chart(Path(c["path"]), c.get("title", "")) for c in row.charts or [] if not c.get("file")]
+    files = [Attachment(Path(c["path"]), c.get("title", "")) for c in row.charts or [] if c.get("file")]
+    reply = Reply(text=row.text, title=row.title, charts=charts, files=files, ok=row.reply_ok)
     return Delivery(row.id, destination, reply, _aware(row.created_at), row.dedup_key, row.attempts, row.parts_sent)
 
 

@@ -150,7 +150,9 @@ def plan_parts(destination: Destination, reply: Reply) -> list[Reply]:
     """The messages one reply becomes: text cut to the platform's byte limit, charts attached.
 
     WeCom sends an image as its own message, so each chart is its own part there (a retry then
-    never repeats a part that already arrived); elsewhere charts ride with the last text part.
+    never repeats a part that already arrived); elsewhere charts ride with the last text part. Files (an
+    export) become their own parts where the platform takes a file message — a WeCom group robot
+    (PROTOCOLS.md §2a upload_media); elsewhere the text's signed download link is the file.
     """
     limit = text_limit(destination.platform, destination.kind)
     title_cost = len((reply.title or "").encode("utf-8")) + 16
@@ -164,6 +166,8 @@ def plan_parts(destination: Destination, reply: Reply) -> list[Reply]:
         parts += [Reply(text="", charts=[c], ok=reply.ok) for c in reply.charts]  # one image message each
     elif reply.charts:
         parts[-1] = replace(parts[-1], charts=list(reply.charts))
+    if reply.files and destination.platform == "wecom" and destination.kind == "robot":
+        parts += [Reply(text="", files=[f], ok=reply.ok) for f in reply.files]  # upload_media + one file message each
     return parts
 
 

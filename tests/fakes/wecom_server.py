@@ -4,6 +4,8 @@
 * ``POST /cgi-bin/message/send`` and ``/cgi-bin/appchat/send``: token must be current (42001 when
   expired, 40014 when unknown/revoked), agentid must match, text ≤ 2048 UTF-8 bytes (45002).
 * ``POST /cgi-bin/media/upload?type=image``: multipart field ``media`` → media_id.
+* ``POST /cgi-bin/webhook/upload_media?key=&type=file``: field ``media`` (with filename), 5 B–20 MB → a
+  media_id valid only for that robot (``msgtype: file`` with another robot's id → 40007).
 * ``POST /cgi-bin/webhook/send?key=``: unknown key 93000; markdown ≤ 4096 bytes and text ≤ 2048
   (40058); image base64 must decode to a PNG/JPEG ≤ 2 MB whose md5 matches (40058);
   20 messages per minute per key (45009).
@@ -62,6 +64,7 @@ class FakeWeCom(FakeServer):
         self.tokens: dict[str, _Token] = {}
         self.gettoken_calls = 0
         self.media: dict[str, bytes] = {}
+        self.robot_files: dict[str, tuple[str, str, bytes]] = {}  # media_id → (robot key, filename, bytes)
         self._robot_sends: dict[str, list[float]] = {}
         self._ids = itertools.count(1)
         self.app.add_routes([
@@ -70,6 +73,7 @@ class FakeWeCom(FakeServer):
             web.post("/cgi-bin/appchat/send", self.message_send),
             web.post("/cgi-bin/media/upload", self.media_upload),
             web.post("/cgi-bin/webhook/send", self.webhook_send),
+            web.post("/cgi-bin/webhook/upload_media", self.webhook_upload),
         ])
 
     # -------------------------------------------------------------- helpers for tests
@@ -154,6 +158,25 @@ class FakeWeCom(FakeServer):
         return web.json_response({"errcode": 0, "errmsg": "ok", "type": "image", "media_id": media_id,
                                   "created_at": str(int(self.clock()))})
 
+    async def webhook_upload(self, request: web.Request) -> web.Response:
+        """``upload_media?key=&type=file``: field ``media`` with a filename, 5 B–20 MB; the media_id is the robot's."""
+        key = request.query.get("key", "")
+        if key not in self.robot_keys:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        if request.query.get("type") not in ("file", "voice"):
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        form = await request.post()
+        media = form.get("media")
+        if not isinstance(media, web.FileField) or not media.filename:
+            return web.json_response({"errcode": 41005, "errmsg": "media data missing"})
+        data = media.file.read()
+        if not 5 <= len(data) <= 20 * 1024 * 1024:
+            return web.json_response({"errcode": 40006, "errmsg": "invalid file size"})
+        media_id = f"robot-media-{next(self._ids)}"
+        self.robot_files[media_id] = (key, media.filename, data)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id,
+                                  "created_at": str(int(self.clock()))})
+
     def _robot_rate_ok(self, key: str) -> bool:
         now = self.clock()
         recent = [t for t in self._robot_sends.get(key, []) if t > now - 60]
@@ -178,6 +201,10 @@ class FakeWeCom(FakeServer):
         except (UnicodeDecodeError, ValueError):
             return web.json_response({"errcode": 40058, "errmsg": "invalid json"})
         error = _robot_body_error(body)
+        if body.get("msgtype") == "file":
+            owner = self.robot_files.get(str((body.get("file") or {}).get("media_id")), ("",))[0]
+            if owner != key:  # unknown, or uploaded by another robot: valid only for the robot that uploaded it
+                return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
         if error:
             return web.json_response({"errcode": 40058, "errmsg": error})
         self.sent.append(Sent(request.path, body, len(raw), key=key))
@@ -201,4 +228,6 @@ def _robot_body_error(body: dict[str, Any]) -> str:
         if len(data) > 2 * 1024 * 1024 or not (data.startswith(PNG) or data.startswith(JPEG)):
             return "image size or type invalid"
         return ""
+    if kind == "file":
+        return "" if isinstance(body.get("file"), dict) and body["file"].get("media_id") else "file.media_id missing"
     return f"unsupported msgtype {kind!r}"

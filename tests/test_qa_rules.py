@@ -232,3 +232,16 @@ def test_replies_that_differ_in_a_city_or_carrier_are_one_script() -> None:
     keys = _reply_groups(replies)
     assert keys[0] == keys[2] == keys[4] == replies[0]  # the most used text names the group
     assert len({keys[0], keys[1], keys[3]}) == 3
+
+
+HELDOUT3 = Path(__file__).parent / "fixtures" / "qa_impolite_heldout3.tsv"
+
+
+def test_impolite_on_the_blind_set() -> None:
+    """The third held-back set, written blind by another author (never shown the judge or its lists) and
+    measured once after the rudeness constructions (CUES) were added: precision 24/27, recall 24/30 — the
+    judge before them scored 20/23 and 20/30 on it (docs/qa.md)."""
+    rows = labelled(HELDOUT3)
+    assert len(rows) == 70
+    precision, recall, _, _ = precision_recall(rows)
+    assert precision >= 0.85 and recall >= 0.8

@@ -301,3 +301,48 @@ async def test_subscription_input_errors_are_chinese(engine, fake, tmp_path):
         assert not reply.ok and expected in reply.text, (text, reply.text)
     # The command names are slash-only: a sentence with 暂停 in it is not /暂停.
     assert "暂停" not in (await _ask(bot, "昨天投诉暂停了吗")).text
+
+
+async def test_a_slow_build_renews_its_lease_and_is_not_built_twice(engine, fake, tmp_path, make_replica):
+    """A live replica whose build outlasts the lease (a busy machine) keeps renewing it: another replica
+    ticking meanwhile does not take over, and the digest is built and sent once (attempts 1)."""
+    settings = settings_for(fake, tmp_path, claim_lease_seconds=0.3)  # renewed every 0.1 s
+    clock = Clock(datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    a, b = make_replica(settings, clock, "a"), make_replica(settings, clock, "b")
+    release, building = asyncio.Event(), asyncio.Event()
+    real_build = a.job._build
+
+    async def slow_build(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        building.set()
+        await release.wait()
+        return await real_build(*args, **kwargs)
+
+    a.job._build = slow_build
+    first = asyncio.create_task(a.job.tick())
+    await asyncio.wait_for(building.wait(), 10)
+    for _ in range(10):  # 2.5 s of the clock pass while a builds: eight leases over
+        clock.t += timedelta(seconds=0.25)
+        await asyncio.sleep(0.15)  # a renews in the meantime
+        await b.job.tick()
+        [run] = run_rows(engine)
+        assert (run.owner, run.status, run.attempts) == ("a", "building", 1)
+    release.set()
+    await asyncio.wait_for(first, 30)
+    await a.outbox.drain()
+    await b.outbox.drain()
+    [run] = run_rows(engine)
+    assert (run.owner, run.status, run.attempts) == ("a", "queued", 1)
+    assert len(digests(fake)) == 1
+
+
+async def test_a_lost_build_claim_is_not_renewed(engine, tmp_path):
+    clock = Clock(datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    lease = timedelta(seconds=10)
+    mine = runs.claim(engine, "k", date(2026, 10, 7), "日报", clock(), "a", clock(), lease, 5)
+    assert runs.renew(engine, mine, clock(), lease) is True
+    clock.set(2026, 10, 8, 9, 1, 0)  # a stalled past its lease: b takes over
+    theirs = runs.claim(engine, "k", date(2026, 10, 7), "日报", clock(), "b", clock(), lease, 5)
+    assert theirs is not None and theirs.attempt == 2
+    assert runs.renew(engine, mine, clock(), lease) is False  # a's late renewal cannot steal it back
+    [run] = run_rows(engine)
+    assert (run.owner, run.attempts) == ("b", 2)

@@ -2,11 +2,13 @@
 scheduler and outbox worker, robots pointed at a local fake DingTalk, and a shifted clock
 (``tests.digest_serve_child``) that reaches 09:00 a few seconds after they start: each digest is
 sent once. Then a replica is killed (SIGKILL) while the vendor holds its send, restarted, and the
-digest still arrives exactly once (sent by a replica after the killed one's lease), never rebuilt."""
+digest still arrives exactly once (sent by a replica after the killed one's lease), and is rebuilt
+only when its builder was the replica killed (a live replica renews its build lease)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -178,10 +180,18 @@ async def test_a_replica_killed_mid_send_and_restarted_sends_nothing_twice(repli
     await asyncio.gather(replicas.start("a"), replicas.start("b"))
     await asyncio.gather(replicas.wait_ready("a"), replicas.wait_ready("b"))
     await wait_until(lambda: fake.holding >= 1, 40, "a send in flight")
+    # Killed mid-*send*, ideally with both digests already queued. On a busy machine the second may
+    # still be building on the victim: then it is taken over after the lease and built again
+    # (attempts 2), which is the protocol working — but it must still be *sent* once.
+    queued = lambda: sum(r.status == "queued" for r in rows(replicas.engine, DigestRun))  # noqa: E731
+    with contextlib.suppress(AssertionError):
+        await wait_until(lambda: queued() == 2, 5, "both digests queued")
     claimers = {r.claimed_by for r in rows(replicas.engine, OutboxMessage) if r.claimed_by and r.status == "pending"}
     pids = {int(c.split(":")[1]) for c in claimers}
     victims = [name for name in ("a", "b") if replicas.pid(name) in pids]
     assert victims, (claimers, replicas.pid("a"), replicas.pid("b"))
+    building = {r.id for r in rows(replicas.engine, DigestRun)
+                if r.status == "building" and int(r.owner.split(":")[1]) in pids}
     for name in victims:
         replicas.kill(name)
         await replicas.procs[name].wait()
@@ -191,7 +201,9 @@ async def test_a_replica_killed_mid_send_and_restarted_sends_nothing_twice(repli
     await asyncio.sleep(6)  # past another lease: nothing more may arrive
     assert len(robot_texts(fake, "tok-ops")) == 1 and len(robot_texts(fake, "tok-leads")) == 1
     runs = [r for r in rows(replicas.engine, DigestRun) if r.status != "skipped"]
-    assert [(r.status, r.attempts) for r in runs] == [("queued", 1), ("queued", 1)]  # built once each
+    # built once each — except one whose builder was the killed replica, built once more by a live one
+    assert [(r.status, r.attempts) for r in runs] == [("queued", 2 if r.id in building else 1) for r in runs]
+    assert len(runs) == 2
     sent = rows(replicas.engine, OutboxMessage)
     assert [r.status for r in sent] == ["sent", "sent"]
     assert all(int(r.claimed_by.split(":")[1]) not in pids for r in sent)  # sent by a live replica

@@ -186,10 +186,14 @@ class DigestJob:
                                         now, timedelta(seconds=d.claim_lease_seconds), d.max_attempts, manual=manual)
         if claim is None:
             return "taken"
+        heartbeat = asyncio.create_task(self._keep(claim), name=f"digest-lease:{plan.key}")
         try:
             items = await self._build(plan, day, now)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, with its reason
+            heartbeat.cancel()
             return await self._failed(plan, claim, exc, now)
+        finally:
+            heartbeat.cancel()
         queued = await self.outbox.enqueue_guarded(items, lambda session: runs.finish(session, claim, self.clock()),
                                                    dedup_key=f"digest:{plan.key}:{day.isoformat()}")
         if not queued:
@@ -199,6 +203,18 @@ class DigestJob:
         log.info("digest %s %s of %s queued for %s (attempt %d)", plan.key, plan.kind, day,
                  ", ".join(x.key for x in plan.destinations), claim.attempt)
         return "queued"
+
+    async def _keep(self, claim: runs.Claim) -> None:
+        """Renew the build lease every third of it until cancelled, so a slow build is not taken over
+        by another replica; stops when the claim is lost. A failed renewal (database blip) is retried."""
+        lease = timedelta(seconds=self.settings.digests.claim_lease_seconds)
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                if not await asyncio.to_thread(runs.renew, self.engine, claim, self.clock(), lease):
+                    return
+            except Exception as exc:  # noqa: BLE001 - the queue step re-checks the claim anyway
+                log.warning("digest %s %s: lease renewal failed (%s)", claim.key, claim.day, type(exc).__name__)
 
     async def _build(self, plan: Plan, day: date, now: datetime) -> list[tuple[Destination, Reply]]:
         """One reply per destination; built once per distinct per-agent visibility. Raises on any failure."""

@@ -8,6 +8,9 @@
 2. **Queue**: the outbox rows of the digest are inserted in the *same transaction* that moves the claim
    to ``queued`` (``WHERE owner = me AND status = 'building'``). Either both happen or neither: a
    replica that lost its claim while building (it was too slow and another took over) queues nothing.
+   While a live replica builds, it renews its lease (:func:`renew`, every third of the lease), so only a
+   replica that died — or stalled longer than a whole lease — is ever taken over; a slow build on a
+   busy machine is not built twice.
 3. **Fail**: a build that fails (database down) sets ``retry`` with the next attempt time, or
    ``failed`` after the bounded attempts; nothing is queued, so no half digest goes out.
 
@@ -99,6 +102,17 @@ def finish(session: Session, claim_: Claim, now: datetime) -> bool:
     result = session.execute(update(DigestRun).where(
         DigestRun.id == claim_.run_id, DigestRun.owner == claim_.owner, DigestRun.status == BUILDING)
         .values(status=QUEUED, updated_at=now, last_error=None))
+    return result.rowcount == 1
+
+
+def renew(engine: Engine, claim_: Claim, now: datetime, lease: timedelta) -> bool:
+    """Extend ``claim_``'s lease while it builds. False when the claim was lost (another replica took over)."""
+    now = now.astimezone(UTC)
+    with Session(engine) as session:
+        result = session.execute(update(DigestRun).where(
+            DigestRun.id == claim_.run_id, DigestRun.owner == claim_.owner, DigestRun.status == BUILDING,
+            DigestRun.attempts == claim_.attempt).values(lease_until=now + lease, updated_at=now))
+        session.commit()
     return result.rowcount == 1
 
 

@@ -68,6 +68,17 @@ async def server_side(url: str) -> dict:
             "handler_p99_le_ms": upper(0.99) * 1000, "requests": count}
 
 
+def dingtalk_section(fake: FakeDingTalk) -> str:
+    """The ``[dingtalk]`` config of a csbot pointed at the local fake (the benches' shared part)."""
+    return f"""[dingtalk]
+app_key = "{fake.app_key}"
+app_secret = "{fake.app_secret}"
+robot_code = "{fake.robot_code}"
+api_base = "{fake.base_url}"
+oapi_base = "{fake.base_url}"
+"""
+
+
 def write_config(tmp: Path, fake: FakeDingTalk, port: int) -> Path:
     cfg = tmp / "config.toml"
     cfg.write_text(f"""
@@ -78,14 +89,16 @@ url = "sqlite:///{tmp / 'bench.db'}"
 [server]
 host = "127.0.0.1"
 port = {port}
-[dingtalk]
-app_key = "{fake.app_key}"
-app_secret = "{fake.app_secret}"
-robot_code = "{fake.robot_code}"
-api_base = "{fake.base_url}"
-oapi_base = "{fake.base_url}"
-""", encoding="utf-8")
+{dingtalk_section(fake)}""", encoding="utf-8")
     return cfg
+
+
+async def post_callback(http: aiohttp.ClientSession, url: str, payload: dict, secret: str) -> tuple[int, float]:
+    """POST one signed DingTalk callback; (status, seconds to the answer)."""
+    started = time.perf_counter()
+    async with http.post(url + "/dingtalk/callback", data=body(payload), headers=signed_headers(secret)) as resp:
+        await resp.read()
+        return resp.status, time.perf_counter() - started
 
 
 def make_demo(cfg: Path, days: int, seed: int) -> None:
@@ -125,15 +138,8 @@ async def one_round(url: str, fake: FakeDingTalk, n: int, rnd: random.Random, ro
     already = len(fake.texts())
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        async def fire(payload: dict) -> tuple[int, float]:
-            started = time.perf_counter()
-            async with http.post(url + "/dingtalk/callback", data=body(payload),
-                                 headers=signed_headers(fake.app_secret)) as resp:
-                await resp.read()
-                return resp.status, time.perf_counter() - started
-
         t0 = time.monotonic()
-        results = await asyncio.gather(*(fire(p) for p in payloads))
+        results = await asyncio.gather(*(post_callback(http, url, p, fake.app_secret) for p in payloads))
         acked = time.monotonic()
         if mentioned:
             await fake.wait_for(lambda: len(fake.texts()) >= already + n, within=600)

@@ -29,10 +29,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ack import free_port, make_demo, pct, wait_healthy, write_config  # noqa: E402
+from bench_ack import free_port, make_demo, pct, post_callback, wait_healthy, write_config  # noqa: E402
 from bench_load import pg_admin, rss_mib  # noqa: E402
 
-from tests.fakes.dingtalk_client import body, callback_payload, signed_headers  # noqa: E402
+from tests.fakes.dingtalk_client import callback_payload  # noqa: E402
 from tests.fakes.dingtalk_server import FakeDingTalk  # noqa: E402
 
 CHART_COMMANDS = ["/满意度 本周", "/解决率 上周", "/首响 昨天 渠道=淘宝", "/退货率 本月", "/复购率 本月"]
@@ -71,11 +71,7 @@ async def burst(args: argparse.Namespace, db_url: str | None) -> dict:
                         payload = callback_payload(fake, rnd.choice(CHART_COMMANDS), staff_id=f"burst-{i}",
                                                    conversation_id=f"cidBurst{i % 20}==", msg_id=f"burst-{i}")
                         async with gate:
-                            started = time.perf_counter()
-                            async with http.post(url + "/dingtalk/callback", data=body(payload),
-                                                 headers=signed_headers(fake.app_secret)) as resp:
-                                await resp.read()
-                                return resp.status, time.perf_counter() - started
+                            return await post_callback(http, url, payload, fake.app_secret)
 
                     t0 = time.monotonic()
                     results = await asyncio.gather(*(fire(i) for i in range(args.callbacks)))

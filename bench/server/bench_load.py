@@ -35,7 +35,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ack import free_port, pct, wait_healthy  # noqa: E402
+from bench_ack import dingtalk_section, free_port, pct, wait_healthy  # noqa: E402
 
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers  # noqa: E402
 from tests.fakes.dingtalk_server import FakeDingTalk  # noqa: E402
@@ -58,13 +58,7 @@ host = "127.0.0.1"
 port = {port}
 [ingest]
 tokens = ["{TOKEN}"]
-[dingtalk]
-app_key = "{fake.app_key}"
-app_secret = "{fake.app_secret}"
-robot_code = "{fake.robot_code}"
-api_base = "{fake.base_url}"
-oapi_base = "{fake.base_url}"
-""", encoding="utf-8")
+{dingtalk_section(fake)}""", encoding="utf-8")
     return cfg
 
 

@@ -50,7 +50,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ack import free_port  # noqa: E402
+from bench_ack import dingtalk_section, free_port  # noqa: E402
 
 from tests.fakes.dingtalk_client import body, callback_payload, signed_headers  # noqa: E402
 from tests.fakes.dingtalk_server import FakeDingTalk  # noqa: E402
@@ -107,13 +107,7 @@ url = "postgresql+psycopg://postgres@{PG_HOST}:5432/{db}"
 [server]
 host = "127.0.0.1"
 port = {port}
-[dingtalk]
-app_key = "{ding.app_key}"
-app_secret = "{ding.app_secret}"
-robot_code = "{ding.robot_code}"
-api_base = "{ding.base_url}"
-oapi_base = "{ding.base_url}"
-[feishu]
+{dingtalk_section(ding)}[feishu]
 app_id = "{feishu.app_id}"
 app_secret = "{feishu.app_secret}"
 api_base = "{feishu.base_url}"

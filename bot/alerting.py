@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.alerts import DetectorParams, LifecycleParams, Rule
+from bot.cli_output import say
 from bot.config import AlertSettings, ConfigError, Settings
 
 
@@ -67,17 +68,10 @@ def with_overrides(alerts: AlertSettings, pairs: list[str]) -> AlertSettings:
         raise ConfigError(f"invalid --config-overrides: {exc}") from None
 
 
-def _say(text: str, stream=None, end: str = "\n") -> None:  # noqa: ANN001 - a text stream
-    """A line of the command's output (this module is the CLI's, not the server's)."""
-    stream = stream or sys.stdout
-    stream.write(text + end)
-    stream.flush()
-
-
 def _progress(done: int, total: int) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
-    _say(f"\r回放 [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%", sys.stderr,
+    say(f"\r回放 [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%", sys.stderr,
          end="" if done < total else "\n")
 
 
@@ -91,15 +85,15 @@ def cmd_backtest(settings: Settings, engine, start_day: str, end_day: str, as_js
         start = datetime.strptime(start_day, "%Y-%m-%d").replace(tzinfo=tz)
         end = datetime.strptime(end_day, "%Y-%m-%d").replace(tzinfo=tz) + timedelta(days=1)
     except ValueError:
-        _say("日期格式应为 YYYY-MM-DD", sys.stderr)
+        say("日期格式应为 YYYY-MM-DD", sys.stderr)
         return 2
     if end <= start:
-        _say("--to 不能早于 --from", sys.stderr)
+        say("--to 不能早于 --from", sys.stderr)
         return 2
     try:
         alerts = with_overrides(settings.alerts, overrides)
     except ConfigError as exc:
-        _say(str(exc), sys.stderr)
+        say(str(exc), sys.stderr)
         return 2
     began = time.perf_counter()
     with engine.connect() as conn:
@@ -107,23 +101,23 @@ def cmd_backtest(settings: Settings, engine, start_day: str, end_day: str, as_js
             found = backtest(conn, start, end, detector(alerts), lifecycle(alerts), alerts.check_interval_seconds,
                              progress=_progress if sys.stderr.isatty() else None)
         except ValueError as exc:
-            _say(f"回放失败：{exc}", sys.stderr)
+            say(f"回放失败：{exc}", sys.stderr)
             return 1
     seconds = time.perf_counter() - began
     for alert in found:
         if as_json:
-            _say(json.dumps(alert.as_json(tz), ensure_ascii=False))
+            say(json.dumps(alert.as_json(tz), ensure_ascii=False))
         else:
             row = alert.as_json(tz)
             until = row["resolved_at"][:16].replace("T", " ") if row["resolved_at"] else "（未恢复）"
-            _say(f"{row['opened_at'][:16].replace('T', ' ')} → {until}  {row['series']}  "
+            say(f"{row['opened_at'][:16].replace('T', ' ')} → {until}  {row['series']}  "
                  f"{row['observed']:g} 件 / 预期 {row['expected']:.1f}（{row['window_minutes']} 分钟，"
                  f"×{alert.lead.ratio:.1f}，score {row['score']:.1f}）")
     weeks = (end - start).total_seconds() / (7 * 86400)
     by_series = Counter(a.series for a in found)
     out = sys.stderr if as_json else sys.stdout
-    _say(f"共 {len(found)} 条告警，{weeks:.1f} 周，每周 {len(found) / weeks:.2f} 条；回放 {seconds:.1f} 秒"
+    say(f"共 {len(found)} 条告警，{weeks:.1f} 周，每周 {len(found) / weeks:.2f} 条；回放 {seconds:.1f} 秒"
          f"（每 {alerts.check_interval_seconds} 秒一次检查）", out)
     for series, n in by_series.most_common():
-        _say(f"  {series}: {n}", out)
+        say(f"  {series}: {n}", out)
     return 0

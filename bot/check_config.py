@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.cli_output import say
 from bot.config import ConfigError, Settings
 
 
@@ -86,18 +87,13 @@ CHECKS: list[tuple[str, Callable[[Settings], str]]] = [
 ]
 
 
-def _say(text: str, stream=None) -> None:  # noqa: ANN001 - a text stream
-    """A line of the command's output (this is a CLI, not the server: stdout/stderr, not the log)."""
-    (stream or sys.stdout).write(text + "\n")
-
-
 def run(settings: Settings) -> int:
     failed = 0
     for name, check in CHECKS:
         try:
-            _say(f"ok    {check(settings)}")
+            say(f"ok    {check(settings)}")
         except Exception as exc:  # noqa: BLE001 - every check reports, the first failure does not hide the rest
             failed += 1
-            _say(f"FAIL  {name}: {exc}", sys.stderr)
-    _say("config ok" if not failed else f"config has {failed} problem(s)", sys.stderr if failed else sys.stdout)
+            say(f"FAIL  {name}: {exc}", sys.stderr)
+    say("config ok" if not failed else f"config has {failed} problem(s)", sys.stderr if failed else sys.stdout)
     return 0 if not failed else 2

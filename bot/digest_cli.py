@@ -17,16 +17,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TextIO
 
+from bot.cli_output import say
 from bot.config import Settings
 from handlers.base import CommandError, Reply
 
 SPIN_SECONDS = 0.2
-
-
-def _say(text: str, stream: TextIO) -> None:
-    """One line to ``stream`` (this is a CLI module: its output is the product, not a log)."""
-    stream.write(text + "\n")
-    stream.flush()
 
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -67,12 +62,12 @@ class Progress:
 
     def start(self) -> None:
         if not self.tty:
-            _say(f"正在生成{self.label}…", self.stream)
+            say(f"正在生成{self.label}…", self.stream)
 
     def done(self, ok: bool) -> None:
         word = "已生成" if ok else "生成失败"
         prefix = "\r\033[K" if self.tty else ""
-        _say(f"{prefix}{self.label}{word}（{self._elapsed():.1f} s）", self.stream)
+        say(f"{prefix}{self.label}{word}（{self._elapsed():.1f} s）", self.stream)
 
 
 async def build_with_progress(make: Callable[[], Any], label: str) -> Reply:
@@ -96,7 +91,7 @@ def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settin
     try:
         day = parse_day(args.date)
     except CommandError as exc:
-        _say(exc.message, sys.stderr)
+        say(exc.message, sys.stderr)
         return 2
     # matplotlib & co. load only when a digest is built, not for every csbot command
     from handlers.digest import DigestUnavailable, digest_reply
@@ -111,21 +106,21 @@ def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settin
     try:
         reply = asyncio.run(build_with_progress(make, args.kind))
     except CommandError as exc:
-        _say(exc.message, sys.stderr)
+        say(exc.message, sys.stderr)
         return 2
     except DigestUnavailable as exc:
-        _say(f"数据库暂时无法读取，{args.kind}没有生成：{exc.reason}", sys.stderr)
+        say(f"数据库暂时无法读取，{args.kind}没有生成：{exc.reason}", sys.stderr)
         return 1
-    _say(reply.text, sys.stdout)
+    say(reply.text, sys.stdout)
     for chart in reply.charts:
-        _say(str(chart.path), sys.stdout)
+        say(str(chart.path), sys.stdout)
     if not args.send:
         return 0
     if not settings.digests.targets:
-        _say("[digests] targets 为空，没有可发送的目标（例如 targets = [\"dingtalk:ops\"]）。", sys.stderr)
+        say("[digests] targets 为空，没有可发送的目标（例如 targets = [\"dingtalk:ops\"]）。", sys.stderr)
         return 2
     if not reply.charts:  # 无数据: nothing worth pushing, and no claim is spent on it
-        _say(f"{args.kind}无数据，未发送。", sys.stderr)
+        say(f"{args.kind}无数据，未发送。", sys.stderr)
         return 0
     return asyncio.run(send(settings, args.kind, day, bot.engine, now))
 
@@ -142,10 +137,10 @@ async def send(settings: Settings, kind: str, day: date | None, engine: Any, now
     try:
         outcome, covered = await send_now(settings, kind, day, engine=engine, outbox=outbox, now=now)
         if outcome == "taken":
-            _say(f"{kind}（{covered}）已发送过或正在发送给 {targets}，这次不再发送。", sys.stderr)
+            say(f"{kind}（{covered}）已发送过或正在发送给 {targets}，这次不再发送。", sys.stderr)
             return 0
         if outcome != "queued":
-            _say(f"{kind}（{covered}）没有发送（{outcome}），原因见日志。", sys.stderr)
+            say(f"{kind}（{covered}）没有发送（{outcome}），原因见日志。", sys.stderr)
             return 1
         await outbox.drain()
         states = await asyncio.to_thread(_states, engine, f"digest:{config_key(kind, settings.digests.targets, {}, None)}"
@@ -156,7 +151,7 @@ async def send(settings: Settings, kind: str, day: date | None, engine: Any, now
     for key, status, error in states:
         word = {"sent": "已发送", "pending": "待重试（csbot serve 会继续发送）", "muted": "静默时段，未发送",
                 "duplicate": "重复，未发送"}.get(status, "发送失败")
-        _say(f"{kind}（{covered}）→ {key}：{word}" + (f"（{error}）" if error and status != "sent" else ""), sys.stderr)
+        say(f"{kind}（{covered}）→ {key}：{word}" + (f"（{error}）" if error and status != "sent" else ""), sys.stderr)
     return 0 if all(status in ("sent", "pending", "muted", "duplicate") for _, status, _ in states) else 1
 
 

@@ -23,13 +23,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from bot.cli_output import say
 from bot.config import Settings
-
-
-def _say(text: str, stream: TextIO) -> None:
-    """One line to ``stream`` (a CLI module: its output is the product, not a log)."""
-    stream.write(text + "\n")
-    stream.flush()
 
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -54,7 +49,7 @@ class _Bar:
             self.bar.set_description(stage)
             self.bar.update(done - self.bar.n)
         else:
-            _say(f"知识库建议：{stage}（{done}/{total}）", self.stream)
+            say(f"知识库建议：{stage}（{done}/{total}）", self.stream)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -78,7 +73,7 @@ def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settin
     from handlers import knowledge, knowledge_text
 
     if args.days is not None and not 1 <= args.days <= 365:
-        _say("--days 要在 1 到 365 之间。", sys.stderr)
+        say("--days 要在 1 到 365 之间。", sys.stderr)
         return 2
     bot = make_bot(settings)
     opts = knowledge.FaqOptions.of(bot.services)
@@ -93,8 +88,8 @@ def run(settings: Settings, args: argparse.Namespace, make_bot: Callable[[Settin
     rows = ledger.listed(bot.services.engine, settings.faq.regrow_factor)
     if args.json:
         doc = {**run_.__dict__, "suggestions": [_row_json(r) for r in rows]}
-        _say(json.dumps(doc, ensure_ascii=False), sys.stdout)
+        say(json.dumps(doc, ensure_ascii=False), sys.stdout)
         return 0
     computed = datetime.fromisoformat(run_.computed_at).astimezone(settings.tz)
-    _say(knowledge_text.listing(rows, run_, settings.faq.top_n, computed), sys.stdout)
+    say(knowledge_text.listing(rows, run_, settings.faq.top_n, computed), sys.stdout)
     return 0

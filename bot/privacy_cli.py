@@ -8,14 +8,11 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.cli_output import say
 from bot.config import Settings
 
 KIND_NAMES = {"conversations": "会话", "messages": "消息", "orders": "订单", "returns": "退货", "reviews": "评价",
               "complaints": "投诉", "audit_log": "审计记录"}
-
-
-def _say(text: str, file=None) -> None:  # noqa: ANN001 - stdout unless a stream is given
-    (file or sys.stdout).write(text + "\n")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +39,7 @@ def run(settings: Settings, args: argparse.Namespace, open_db: Callable) -> int:
         from analytics.privacy import mask_stored
 
         done = mask_stored(open_db(settings), settings.tz)
-        _say("已遮盖个人信息：" + ("，".join(f"{KIND_NAMES[k]} {n:,} 条" for k, n in done.items()) or "没有需要遮盖的文本"))
+        say("已遮盖个人信息：" + ("，".join(f"{KIND_NAMES[k]} {n:,} 条" for k, n in done.items()) or "没有需要遮盖的文本"))
         return 0
     return _forget(settings, open_db, args.who, args.dry_run)
 
@@ -52,14 +49,14 @@ def _forget(settings: Settings, open_db: Callable, who: str, dry_run: bool) -> i
 
     key, _, customer = who.partition("=")
     if key.strip() not in ("customer", "客户") or not customer.strip():
-        _say("用法: csbot forget customer=U123 [--dry-run]", file=sys.stderr)
+        say("用法: csbot forget customer=U123 [--dry-run]", sys.stderr)
         return 2
     result = forget_customer(open_db(settings), customer.strip(), dry_run=dry_run)
     if dry_run:
-        _say(f"{result.reference}: 将删除 {counts_text(result.deleted)}（未改动；去掉 --dry-run 执行）")
+        say(f"{result.reference}: 将删除 {counts_text(result.deleted)}（未改动；去掉 --dry-run 执行）")
         return 0
-    _say(f"{result.reference}: 已删除 {counts_text(result.deleted)}；其他表中抹去 "
-          + ("，".join(f"{t} {n} 行" for t, n in result.redacted.items()) or "无"))
+    say(f"{result.reference}: 已删除 {counts_text(result.deleted)}；其他表中抹去 "
+        + ("，".join(f"{t} {n} 行" for t, n in result.redacted.items()) or "无"))
     return 0
 
 
@@ -72,14 +69,14 @@ def _retention(settings: Settings, open_db: Callable, dry_run: bool) -> int:  # 
     now = datetime.now(settings.tz)
     active = {k: d for k, d in days.items() if d > 0}
     if not active:
-        _say("[retention] 未设置保留天数（全部 0 = 永久保留），不删除任何数据。")
+        say("[retention] 未设置保留天数（全部 0 = 永久保留），不删除任何数据。")
         return 0
     for kind, d in active.items():
-        _say(f"{KIND_NAMES[kind]}: 保留 {d} 天，删除 {cutoff(now, d).astimezone(settings.tz):%Y-%m-%d %H:%M} 之前的",
+        say(f"{KIND_NAMES[kind]}: 保留 {d} 天，删除 {cutoff(now, d).astimezone(settings.tz):%Y-%m-%d %H:%M} 之前的",
               file=sys.stderr)
     if dry_run:
         return 0
-    _say("已删除 " + counts_text(sweep(open_db(settings), days, now)))
+    say("已删除 " + counts_text(sweep(open_db(settings), days, now)))
     return 0
 
 
@@ -89,8 +86,8 @@ def _backup(settings: Settings, path: str) -> int:
     try:
         size = backup_sqlite(settings.database.url, path)
     except BackupError as exc:
-        _say(str(exc), file=sys.stderr)
+        say(str(exc), sys.stderr)
         return 2
-    _say(f"已备份到 {path}（{size / 1_048_576:.1f} MB）。恢复：停止 csbot，把该文件复制为 [database] url 指向的文件"
+    say(f"已备份到 {path}（{size / 1_048_576:.1f} MB）。恢复：停止 csbot，把该文件复制为 [database] url 指向的文件"
           "（并删除旁边的 -wal / -shm 文件），再启动。")
     return 0

@@ -13,16 +13,16 @@ stdout gets one document and nothing else::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any
 
 from analytics import qa
 from analytics.periods import PeriodError, resolve_window
 from analytics.qa import read
+from bot.cli_output import ask_and_print, say
 from bot.config import QASettings, Settings
 
 
@@ -32,11 +32,6 @@ def params(s: QASettings) -> qa.QAParams:
                        gap_target_seconds=s.gap_target_seconds, repeat_window_hours=s.repeat_window_hours,
                        extra_impolite_words=tuple(s.impolite_words), training_min_agents=s.training_min_agents,
                        training_agent_share=s.training_agent_share)
-
-
-def _say(text: str, stream: TextIO) -> None:
-    stream.write(text + "\n")
-    stream.flush()
 
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -60,16 +55,12 @@ def run(settings: Settings, args: argparse.Namespace, open_engine: Callable[[Set
         make_bot: Callable[[Settings], Any]) -> int:
     if not args.json:
         agent = f" 客服={args.agent}" if args.agent else ""
-        reply = asyncio.run(make_bot(settings).ask(f"/质检{agent} {args.period}"))
-        if reply is None:
-            return 1
-        _say(reply.render_text(), sys.stdout)
-        return 0 if reply.ok else 1
+        return ask_and_print(make_bot, settings, f"/质检{agent} {args.period}")
     try:
         window = resolve_window(args.period, datetime.now(settings.tz))
     except PeriodError as exc:
-        _say(str(exc), sys.stderr)
+        say(str(exc), sys.stderr)
         return 2
     doc = report(open_engine(settings), window.start, window.end, args.agent)
-    _say(json.dumps(doc, ensure_ascii=False), sys.stdout)
+    say(json.dumps(doc, ensure_ascii=False), sys.stdout)
     return 0

@@ -15,23 +15,17 @@ Without ``--json`` stdout gets the ``/排班`` answer for those days (text, then
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import Any
 
 from analytics import staffing
 from analytics.staffing import Params, StaffingError
 from analytics.staffing.horizon import MAX_DAYS
+from bot.cli_output import ask_and_print, say
 from bot.config import Settings
-
-
-def _say(text: str, stream: TextIO) -> None:
-    """One line to ``stream`` (a CLI module: its output is the product, not a log)."""
-    stream.write(text + "\n")
-    stream.flush()
 
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -44,21 +38,17 @@ def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParse
 def run(settings: Settings, args: argparse.Namespace, open_engine: Callable[[Settings], Any],
         make_bot: Callable[[Settings], Any]) -> int:
     if not 1 <= args.days <= MAX_DAYS:
-        _say(f"--days 应在 1 到 {MAX_DAYS} 之间", sys.stderr)
+        say(f"--days 应在 1 到 {MAX_DAYS} 之间", sys.stderr)
         return 2
     if not args.json:
-        reply = asyncio.run(make_bot(settings).ask(f"/排班 未来{args.days}天"))
-        if reply is None:
-            return 1
-        _say(reply.render_text(), sys.stdout)
-        return 0 if reply.ok else 1
+        return ask_and_print(make_bot, settings, f"/排班 未来{args.days}天")
     now = datetime.now(settings.tz)
     params = Params.from_config(settings.staffing.model_dump())
     try:
         plan = staffing.build(open_engine(settings), now, now.date() + timedelta(days=1), args.days, params,
                               settings.tz)
     except StaffingError as exc:
-        _say(str(exc), sys.stderr)
+        say(str(exc), sys.stderr)
         return 2
-    _say(json.dumps(staffing.to_json(plan), ensure_ascii=False), sys.stdout)
+    say(json.dumps(staffing.to_json(plan), ensure_ascii=False), sys.stdout)
     return 0

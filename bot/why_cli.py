@@ -14,22 +14,16 @@ seconds, counts). Per-agent drivers are included: the CLI runs where the data is
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any
 
 from analytics import explain
 from analytics.periods import PeriodError, resolve_window
+from bot.cli_output import ask_and_print, say
 from bot.config import Settings
-
-
-def _say(text: str, stream: TextIO) -> None:
-    """One line to ``stream`` (a CLI module: its output is the product, not a log)."""
-    stream.write(text + "\n")
-    stream.flush()
 
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -43,20 +37,16 @@ def run(settings: Settings, args: argparse.Namespace, open_engine: Callable[[Set
         make_bot: Callable[[Settings], Any]) -> int:
     metric = explain.find_why_metric(args.metric)
     if metric is None:
-        _say(f"不认识的指标「{args.metric}」。可选：满意度、解决率、首响、30秒应答率、投诉率、投诉、退货率、差评率、会话量、情感、复购率",
+        say(f"不认识的指标「{args.metric}」。可选：满意度、解决率、首响、30秒应答率、投诉率、投诉、退货率、差评率、会话量、情感、复购率",
              sys.stderr)
         return 2
     if not args.json:
-        reply = asyncio.run(make_bot(settings).ask(f"/为什么 {metric.name} {args.period}"))
-        if reply is None:
-            return 1
-        _say(reply.render_text(), sys.stdout)
-        return 0 if reply.ok else 1
+        return ask_and_print(make_bot, settings, f"/为什么 {metric.name} {args.period}")
     try:
         window = resolve_window(args.period, datetime.now(settings.tz))
     except PeriodError as exc:
-        _say(str(exc), sys.stderr)
+        say(str(exc), sys.stderr)
         return 2
     found = explain.explain(open_engine(settings), metric.key, window)
-    _say(json.dumps(explain.to_json(found, window), ensure_ascii=False), sys.stdout)
+    say(json.dumps(explain.to_json(found, window), ensure_ascii=False), sys.stdout)
     return 0

@@ -6,7 +6,9 @@ import asyncio
 
 from analytics import breakdown, charts, metrics
 from analytics.breakdown import AgentRow
+from analytics.coverage import DataRange
 from analytics.metrics import METRICS, MetricError
+from handlers import data_notes
 from handlers.base import Chart, CommandContext, CommandError, CommandSpec, Reply
 from handlers.charting import chart_path, subtitle
 from handlers.format import (
@@ -44,12 +46,12 @@ def _team(rows: list[AgentRow]) -> AgentRow:
                               ("conversations", "rated", "good", "frt_n", "frt_sum", "known", "resolved", "complaints")))
 
 
-async def _league(ctx: CommandContext, rows: list[AgentRow]) -> Reply:
+async def _league(ctx: CommandContext, rows: list[AgentRow], rng: DataRange) -> Reply:
     min_n = ctx.services.min_agent_n
     ranked = sorted((r for r in rows if r.rated >= min_n), key=lambda r: (-(r.csat or 0), -r.rated, r.agent))
     thin = sorted((r for r in rows if r.rated < min_n), key=lambda r: -r.rated)
     lines = [f"**客服排行 · {ctx.window.phrase}**（按满意度；参评 ≥ {min_n} 才排名）",
-             window_line(ctx.window, ctx.filters)]
+             window_line(ctx.window, ctx.filters), *data_notes.card_lines(ctx.window, rng, ctx.now)]
     lines += [_line(f"{i}. ", r) for i, r in enumerate(ranked, 1)]
     if thin:
         lines.append("样本不足不排名：" + "、".join(f"{r.agent}（参评 {r.rated}）" for r in thin))
@@ -69,31 +71,35 @@ async def _league(ctx: CommandContext, rows: list[AgentRow]) -> Reply:
 _VS_WORDS = {"csat": ("优于团队", "不如团队"), "frt": ("快于团队", "慢于团队"), "resolution": ("优于团队", "不如团队")}
 
 
-def _vs(key: str, value: float | None, team: float | None) -> str:
+def _vs(key: str, value: float | None, team: float | None, n: str = "") -> str:
     """``81.3 秒（团队 50.1 秒，慢于团队）``: the word follows the metric's direction (首响: lower is
-    better), judged on the numbers as printed, so two equal prints read 与团队持平."""
+    better), judged on the numbers as printed, so two equal prints read 与团队持平. ``n`` (参评 34 个)
+    goes inside the same parentheses, so a line never carries two in a row."""
     metric = METRICS[key]
+    tail = f"；{n}" if n else ""
     if value is None or team is None:
-        return fmt_value(metric, value)
+        return fmt_value(metric, value) + (f"（{n}）" if n else "")
     team_text, me_text, _p, delta, _size = shown_change(metric, value, team)
     if delta == 0:
         word = "与团队持平"
     else:
         better, worse = _VS_WORDS[key]
         word = better if (delta > 0) == metric.higher_is_better else worse
-    return f"{me_text}（团队 {team_text}，{word}）"
+    return f"{me_text}（团队 {team_text}，{word}{tail}）"
 
 
-def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: list[AgentRow]) -> Reply:
+def _profile(ctx: CommandContext, name: str, rows: list[AgentRow], prev_rows: list[AgentRow],
+             rng: DataRange) -> Reply:
     me = next(r for r in rows if r.agent == name)
     team = _team(rows)
     prev = next((r for r in prev_rows if r.agent == name), None)
     filters = {**ctx.filters, "agent": name}
     min_n, label = ctx.services.min_agent_n, prev_label(ctx.window)
     lines = [f"**{name} · {ctx.window.phrase}**", window_line(ctx.window, filters),
-             f"满意度 {_vs('csat', me.csat, team.csat)}（参评 {fmt_int(me.rated)} 个）",
+             *data_notes.card_lines(ctx.window, rng, ctx.now),
+             f"满意度 {_vs('csat', me.csat, team.csat, f'参评 {fmt_int(me.rated)} 个')}",
              f"首响均值 {_vs('frt', me.frt_mean, team.frt_mean)}",
-             f"解决率 {_vs('resolution', me.resolution, team.resolution)}（已标注 {fmt_int(me.known)} 个）",
+             f"解决率 {_vs('resolution', me.resolution, team.resolution, f'已标注 {fmt_int(me.known)} 个')}",
              f"会话 {fmt_int(me.conversations)} 个（占团队 "
              f"{fmt_pct(me.conversations / team.conversations if team.conversations else None)}）"
              f" · 关联投诉 {fmt_int(me.complaints)} 件"]
@@ -111,18 +117,19 @@ async def handle(ctx: CommandContext) -> Reply:
     engine, w = ctx.services.engine, ctx.window
     name = ctx.filters.pop("agent", None) or (ctx.args[0] if ctx.args else None)
     try:
-        rows, prev_rows = await asyncio.to_thread(
+        rows, prev_rows, rng = await asyncio.to_thread(
             lambda: (breakdown.by_agent(engine, w.start, w.end, ctx.filters),
-                     breakdown.by_agent(engine, w.prev_start, w.prev_end, ctx.filters)))
+                     breakdown.by_agent(engine, w.prev_start, w.prev_end, ctx.filters),
+                     data_notes.read_range(engine, "conversations")))
     except MetricError:
         raise CommandError("/客服 只支持 渠道= 和 店铺= 筛选。") from None
     if name is None:
         if not rows:
             return Reply(f"{window_line(w, ctx.filters)}\n这段时间没有会话。", title="客服排行")
-        return await _league(ctx, rows)
+        return await _league(ctx, rows, rng)
     if name not in {r.agent for r in rows}:
         known = await asyncio.to_thread(metrics.distinct_values, engine, "agent")
         if name in known:
             return Reply(f"{window_line(w, {**ctx.filters, 'agent': name})}\n{name} 这段时间没有会话。", title=f"客服 {name}")
         raise CommandError(unknown_value("agent", name, known))
-    return _profile(ctx, name, rows, prev_rows)
+    return _profile(ctx, name, rows, prev_rows, rng)

@@ -47,3 +47,14 @@ def for_window(metric: Metric, window: Window, rng: DataRange, now: datetime) ->
         if extra:
             notes.compare_extra.append(extra)
     return notes
+
+
+def card_lines(window: Window, rng: DataRange, now: datetime) -> list[str]:
+    """For an answer over several metrics (/概览, /客服): the conversations' coverage of the window and,
+    when the comparison window has no conversations at all, why its arrows are blank."""
+    if rng.first is None:
+        return []
+    lines = [line] if (line := coverage.coverage_note(window, rng, now)) else []
+    if (blocked := coverage.compare_blocked(window, rng, additive=False)) is not None:
+        lines.append(blocked)
+    return lines

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from analytics import breakdown, charts, metrics, rollups
+from analytics import breakdown, charts, coverage, metrics, rollups
 from analytics.metrics import FILTER_KEYS, METRICS, MetricResult
+from handlers import data_notes
 from handlers.base import Chart, CommandContext, CommandSpec, Reply
 from handlers.charting import chart_path, chart_scale, subtitle
 from handlers.format import arrow, fmt_value, prev_label, shown_change, too_few_to_compare, window_line
@@ -51,7 +52,7 @@ def _why_not(key: str, cur: MetricResult, prev: MetricResult, label: str) -> str
     return None
 
 
-def _compute(ctx: CommandContext) -> dict[str, tuple[MetricResult, MetricResult, list]]:
+def _compute(ctx: CommandContext) -> tuple[dict[str, tuple[MetricResult, MetricResult, list]], coverage.DataRange]:
     engine, w = ctx.services.engine, ctx.window
     plan = breakdown.segments(w, breakdown.auto_granularity(w) or "hour")
     windows = [(w.start, w.end), (w.prev_start, w.prev_end), *[(lo, hi) for _, lo, hi in plan]]
@@ -64,13 +65,14 @@ def _compute(ctx: CommandContext) -> dict[str, tuple[MetricResult, MetricResult,
             prev = metrics.compute_on(conn, key, w.prev_start, w.prev_end, flt, headline_only=True)
             points = [metrics.compute_on(conn, key, lo, hi, flt, headline_only=True).value for _, lo, hi in plan]
             out[key] = (cur, prev, points)
-    return out
+        rng = coverage.data_range(conn, "conversations")
+    return out, rng
 
 
 async def handle(ctx: CommandContext) -> Reply:
     w = ctx.window
-    data = await asyncio.to_thread(_compute, ctx)
-    lines = [f"**概览 · {w.phrase}**", window_line(w, ctx.filters)]
+    data, rng = await asyncio.to_thread(_compute, ctx)
+    lines = [f"**概览 · {w.phrase}**", window_line(w, ctx.filters), *data_notes.card_lines(w, rng, ctx.now)]
     panels, why_not = [], []
     # The sparklines' buckets (as in _compute); the current hour or day is drawn as partial, not as a plunge.
     partial = breakdown.partial_flags(w, breakdown.auto_granularity(w) or "hour")

@@ -135,7 +135,7 @@ def test_overview_card_matches_loop(loaded, tmp_path):
     for phrase, flt in [("本月", {}), ("今天", {"channel": "淘宝"})]:
         window = resolve_window(phrase, md.NOW)
         ctx = CommandContext(overview.SPEC, bot.services, md.NOW, window=window, filters=flt)
-        data = overview._compute(ctx)
+        data, _rng = overview._compute(ctx)
         plan = breakdown.segments(window, breakdown.auto_granularity(window) or "hour")
         for key, (cur, prev, points) in data.items():
             kf = {k: v for k, v in flt.items() if k in breakdown.metrics.METRICS[key].filters}

@@ -219,7 +219,9 @@ async def test_agent_lines_say_better_or_worse_by_the_metrics_direction(bot, row
     assert f"首响均值 {frt(mine)} 秒（团队 {frt(convs)} 秒，{word}）" in reply.text
     me, team = float(csat(mine)), float(csat(convs))
     word = "与团队持平" if me == team else ("优于团队" if me > team else "不如团队")
-    assert f"满意度 {csat(mine)}%（团队 {csat(convs)}%，{word}）" in reply.text
+    rated = sum(c["rating"] is not None for c in mine)
+    assert f"满意度 {csat(mine)}%（团队 {csat(convs)}%，{word}；参评 {rated:,} 个）" in reply.text
+    assert "）（" not in reply.text  # one parenthesis per line, never two in a row
     assert "低于团队" not in reply.text and "高于团队" not in reply.text and "上期" not in reply.text
 
 

@@ -273,6 +273,23 @@ async def test_partial_data_is_named_at_the_start(engine, tmp_path) -> None:
     assert "这段时间没有数据" in reply.text and "0 件" not in reply.text
 
 
+async def test_cards_name_partial_data_and_a_comparison_before_it(engine, tmp_path) -> None:
+    """/概览 and /客服 cover several metrics: the conversations' range is named on them too."""
+    rows = _rows_between(datetime(2026, 9, 4, 10, tzinfo=TZ), md.NOW)
+    md.load(engine, rows)
+    first = _day(min(c["started_at"] for c in rows.conversations).astimezone(TZ))
+    bot = _bot(engine, tmp_path, md.NOW)
+    agent = rows.conversations[-1]["agent"]
+    for text in ("/概览 今年", "/客服 今年", f"/客服 {agent} 今年"):
+        reply = await bot.ask(text)
+        lines = reply.text.splitlines()
+        assert f"数据自 {first} 起" in lines[2], (text, reply.text)
+        assert f"去年同期没有数据（数据自 {first} 起），不作比较" in reply.text, (text, reply.text)
+    for text in ("/概览 10月", "/客服 10月"):  # covered, and September has data: nothing to say
+        reply = await bot.ask(text)
+        assert "数据自" not in reply.text and "不作比较" not in reply.text, (text, reply.text)
+
+
 async def test_partial_data_is_named_at_the_end(engine, tmp_path) -> None:
     last_moment = datetime(2026, 11, 19, 16, tzinfo=TZ)
     rows = _rows_between(datetime(2026, 8, 1, tzinfo=TZ), last_moment)

@@ -38,7 +38,8 @@ SPEC = CommandSpec(
 
 def _line(rank: str, r: AgentRow) -> str:
     return (f"{rank}{r.agent} 满意度 {fmt_pct(r.csat)}（n={r.rated}）· 首响 {fmt_seconds(r.frt_mean)}"
-            f" · 解决率 {fmt_pct(r.resolution, 0)}（n={r.known}）· 会话 {fmt_int(r.conversations)} · 投诉 {r.complaints}")
+            f" · 解决率 {fmt_pct(r.resolution, 0)}（n={r.known}）· 会话 {fmt_int(r.conversations)} 个"
+            f" · 投诉 {fmt_int(r.complaints)} 件")
 
 
 def _team(rows: list[AgentRow]) -> AgentRow:
@@ -57,7 +58,7 @@ async def _league(ctx: CommandContext, rows: list[AgentRow], rng: DataRange) -> 
         lines.append("样本不足不排名：" + "、".join(f"{r.agent}（参评 {r.rated}）" for r in thin))
     team = _team(rows)
     lines.append(f"团队：满意度 {fmt_pct(team.csat)}（n={team.rated}）· 首响 {fmt_seconds(team.frt_mean)}"
-                 f" · 解决率 {fmt_pct(team.resolution, 0)} · 会话 {fmt_int(team.conversations)}")
+                 f" · 解决率 {fmt_pct(team.resolution, 0)} · 会话 {fmt_int(team.conversations)} 个")
     chart_list: list[Chart] = []
     if ranked:
         path = await charts.render(

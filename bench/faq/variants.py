@@ -28,7 +28,8 @@ Families:
   coefficient ``Σ_{A∩B} w_c / √(W_A·W_B)``, still a dot product: entries ``√w_c / √W``), ``w_c =
   exp(θ_c)``, θ fitted by L-BFGS on the logistic loss of ``((1−α)·TF-IDF cosine + α·weighted Ochiai) ×
   intent penalty`` with an L2 penalty λ·|θ|² (characters seen fewer than 5 times keep w = 1), α either
-  fitted or fixed at the shipped 0.3; clustered with α = 0.3.
+  fitted or fixed at the shipped 0.3; clustered with α = 0.3, also with the weights clipped to [0.5, 2] or
+  [0.25, 4].
 """
 
 from __future__ import annotations
@@ -384,6 +385,12 @@ def main() -> None:
             for t in (0.4, 0.42):
                 score(sets, lambda qs, w=weights, t=t: char_weight_cluster(qs, w, sim.CHARSET_WEIGHT, t),
                       f"learned char weights (λ {lam}, {how}), α 0.3, t={t}")
+            if lam == 1.0 and alpha is not None:
+                # Tempered: the weights clipped, so no character moves far from 1 (退 reaches 41 unclipped).
+                for lo, hi in ((0.5, 2.0), (0.25, 4.0)):
+                    clipped = {k: min(hi, max(lo, w)) for k, w in weights.items()}
+                    score(sets, lambda qs, w=clipped: char_weight_cluster(qs, w, sim.CHARSET_WEIGHT, 0.4),
+                          f"learned char weights (λ {lam}, {how}) clipped to [{lo}, {hi}], α 0.3, t=0.4")
 
 
 if __name__ == "__main__":

@@ -291,3 +291,138 @@ def test_migration_0016_fills_the_month_rows_from_the_stored_days(engine: Engine
         assert conn.execute(select(s).where(s.c.grain == "day")).first() is not None
     run(command.upgrade, "heads")
     assert snapshot(engine) == imported
+
+
+# -- 话术: the kept questions and replies (qa_scripts) against a plain loop over the raw rows ---------------
+
+def loop_pairs(engine: Engine, start: datetime, end: datetime, limit: int, chunk: int) -> list:
+    """The plain computation of /质检 话术's input: the window's latest ``limit`` conversations (from the
+    latest back, ``chunk`` at a time, each run in id order), each one's messages in time order, its first
+    customer line that asks something and the first agent line after it."""
+    from analytics.faq import extract
+    from analytics.qa.scripts import Pair, normalise
+
+    with engine.connect() as conn:
+        heads = [r for r in conn.execute(select(Conversation.__table__)) if start <= r.started_at < end]
+        msgs = list(conn.execute(select(Message.__table__)))
+    by_id = sorted(heads, key=lambda r: r.conversation_id)
+    latest = sorted(by_id, key=lambda r: r.started_at, reverse=True)[:limit]  # equal times: in id order
+    runs = [sorted(latest[i:i + chunk], key=lambda r: r.conversation_id) for i in range(0, len(latest), chunk)]
+    out = []
+    for head in (h for run in runs for h in run):
+        own = sorted((m for m in msgs if m.conversation_id == head.conversation_id and m.sender != "bot"),
+                     key=lambda m: (m.sent_at, m.message_id))
+        question = None
+        for m in own:
+            if question is None and m.sender == "customer":
+                question = extract(m.text or "")
+            elif question is not None and m.sender == "agent":
+                if head.rating is not None:
+                    good = head.rating >= 4 and head.resolved is not False
+                else:
+                    good = False if head.resolved is False else None
+                out.append(Pair(question, normalise(m.text or ""), good))
+                break
+    return out
+
+
+def scripts_rows(engine: Engine) -> list[tuple]:
+    from analytics.store.qa import QAScript
+
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(QAScript.__table__)))
+
+
+def assert_scripts_equal_the_loop(engine: Engine) -> None:
+    from analytics.qa import scripts as mod
+
+    for limit, chunk in ((10_000, mod._CHUNK), (10_000, 7), (40, 7)):  # whole week / latest 40; runs of 7
+        expected = loop_pairs(engine, *WEEK, limit, chunk)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(mod, "_CHUNK", chunk)
+            assert mod._pairs(engine, *WEEK, limit) == expected
+            assert mod.scripts(engine, *WEEK, limit=limit) == (len(expected), mod.summarise(expected))
+
+
+def _varied_world() -> tuple[list[dict], list[dict]]:
+    """The planted week with some chats that ask nothing (好的 first), answer before the question, have no
+    agent line, a bot line, or no rating — so the pairing's every branch is in the rows."""
+    convs, msgs = world(seed=21)
+    rng = random.Random(21)
+    by_conv: dict[str, list[dict]] = {}
+    for m in msgs:
+        by_conv.setdefault(m["conversation_id"], []).append(m)
+    for i, c in enumerate(convs):
+        own = by_conv[c["conversation_id"]]
+        if i % 7 == 1:
+            own[0]["text"] = "在吗"  # asks nothing: the question is the customer's later line, if any
+            own[2]["text"] = "请问什么时候能发货呀"
+        elif i % 7 == 2:
+            c["rating"] = None
+        elif i % 7 == 3:
+            msgs.append({"message_id": f"{c['conversation_id']}-b", "conversation_id": c["conversation_id"],
+                         "sent_at": own[0]["sent_at"] + timedelta(seconds=1), "sender": "bot",
+                         "text": "机器人：您好，请稍等"})
+        elif i % 7 == 4:
+            for m in own[1:]:
+                if m["sender"] == "agent":
+                    m["sender"] = "customer"  # no agent line at all: no pair
+        elif i % 7 == 5:
+            own[1]["text"] = rng.choice(("亲亲，付款后48小时内发出哦~", "您好，一般付款后两天内发货呢[微笑]"))
+    return convs, msgs
+
+
+def test_scripts_equal_a_plain_loop_after_reimport_forget_and_rebuild(engine: Engine) -> None:
+    from analytics.privacy.forget import forget_customer
+
+    convs, msgs = _varied_world()
+    # messages first, in two pieces, then the conversations: pairs appear when a conversation arrives
+    ingest_records(engine, "messages", msgs[: len(msgs) // 2], tz=TZ)
+    ingest_records(engine, "conversations", convs, tz=TZ)
+    ingest_records(engine, "messages", msgs[len(msgs) // 2:], tz=TZ)
+    assert scripts_rows(engine)
+    assert_scripts_equal_the_loop(engine)
+    # a re-import that changes questions, replies and outcomes
+    first = {}
+    for m in msgs:
+        first.setdefault(m["conversation_id"], []).append(m)
+    changed_msgs, changed_convs = [], []
+    for c in convs[::9]:
+        own = first[c["conversation_id"]]
+        changed_msgs.append(dict(own[0], text="好的"))  # no longer asks: the pair goes (or moves to a later line)
+        changed_msgs.append(dict(own[1], text="亲，这个我帮您查一下运单号SF1234567890"))
+        changed_convs.append(dict(c, rating=1, resolved=False))
+    ingest_records(engine, "messages", changed_msgs, tz=TZ)
+    ingest_records(engine, "conversations", changed_convs, tz=TZ)
+    assert_scripts_equal_the_loop(engine)
+    # forget two customers: their conversations' pairs leave with them
+    gone = [convs[3]["customer_id"], convs[10]["customer_id"]]
+    ids = {c["conversation_id"] for c in convs if c["customer_id"] in gone}
+    for customer in gone:
+        forget_customer(engine, customer)
+    assert not ids & {r[0] for r in scripts_rows(engine)}
+    assert_scripts_equal_the_loop(engine)
+    kept = scripts_rows(engine)
+    qa.rebuild(engine)
+    assert scripts_rows(engine) == kept
+
+
+def test_migration_0017_fills_qa_scripts_from_the_stored_messages(engine: Engine) -> None:
+    from alembic import command
+
+    from analytics.store.db import alembic_config
+
+    convs, msgs = _varied_world()
+    load(engine, convs, msgs)
+    imported = scripts_rows(engine)
+
+    def run(step, target: str) -> None:  # noqa: ANN001
+        with engine.begin() as conn:
+            cfg = alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+
+    run(command.downgrade, "0016")  # a database imported before 0017
+    run(command.upgrade, "heads")
+    assert imported and scripts_rows(engine) == imported
+    assert_scripts_equal_the_loop(engine)

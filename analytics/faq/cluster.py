@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .similarity import Featurizer, analyse, pair_penalty, penalty
+from .similarity import Featurizer, analyse, features_of, pair_penalty, penalty
 
 
 @dataclass(frozen=True)
@@ -187,13 +187,21 @@ def number_labels(groups_of_question: np.ndarray, min_size: int) -> list[int]:
     return out
 
 
-def cluster(questions: Sequence[str], params: ClusterParams = DEFAULT) -> list[int]:
-    """A cluster label per question, −1 for a question that joins no cluster (module docs)."""
+def cluster(questions: Sequence[str], params: ClusterParams = DEFAULT,
+            words: Sequence[tuple[str, ...]] | None = None) -> list[int]:
+    """A cluster label per question, −1 for a question that joins no cluster (module docs).
+
+    ``words``: per question the jieba words of its canonical form (:func:`analytics.faq.similarity.words`,
+    kept by the caller), so no tokenizer is loaded; the labels are the same as without them."""
     if not questions:
         return []
     items = dedupe(questions)
-    featurizer = Featurizer.fit(items.canons)
-    x = featurizer.transform(items.canons)
+    feats = None
+    if words is not None:
+        first = np.unique(items.of_question, return_index=True)[1]  # each item's first question
+        feats = [features_of(c, tuple(words[int(q)])) for c, q in zip(items.canons, first, strict=True)]
+    featurizer = Featurizer.fit(items.canons, feats)
+    x = featurizer.transform(items.canons, feats)
     groups = group_items(x, items.problem, items.kind, params)
     return number_labels(groups[items.of_question], params.min_size)
 

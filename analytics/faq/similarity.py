@@ -160,19 +160,35 @@ def _hash(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (DIM - 1)
 
 
+def _topic_text(canon: str) -> str:
+    # Question words are carried by the kind marker; left in the vector they outweigh the topic in short
+    # questions (退款什么时候到账 is not 什么时候发货).
+    return QUESTION_WORDS.sub("", canon.replace(" ", "")) or canon
+
+
+def words(canon: str) -> tuple[str, ...]:
+    """The jieba words :func:`features` uses for a canonical question (kept by callers that store them, so
+    clustering later needs no tokenizer: :func:`features_of`)."""
+    from analytics.textmodel.tokenize import default_tokenizer
+
+    return tuple(w for w in default_tokenizer().cut(_topic_text(canon), hmm=False) if w.strip())
+
+
+@lru_cache(maxsize=262144)
+def features_of(canon: str, tokens: tuple[str, ...]) -> tuple[int, ...]:
+    """:func:`features` with the jieba words given (``tokens`` = :func:`words` of ``canon``)."""
+    text = _topic_text(canon)
+    out: list[str] = []
+    for n in (1, 2, 3):
+        out.extend("c" + text[i:i + n] for i in range(len(text) - n + 1))
+    out.extend("w" + w for w in tokens)
+    return tuple(_hash(f) for f in out)
+
+
 @lru_cache(maxsize=262144)
 def features(canon: str) -> tuple[int, ...]:
     """Hashed feature ids of a canonical question: char 1–3-grams and jieba words (with repeats)."""
-    from analytics.textmodel.tokenize import default_tokenizer
-
-    out: list[str] = []
-    # Question words are carried by the kind marker; left in the vector they outweigh the topic in short
-    # questions (退款什么时候到账 is not 什么时候发货).
-    text = QUESTION_WORDS.sub("", canon.replace(" ", "")) or canon
-    for n in (1, 2, 3):
-        out.extend("c" + text[i:i + n] for i in range(len(text) - n + 1))
-    out.extend("w" + w for w in default_tokenizer().cut(text, hmm=False) if w.strip())
-    return tuple(_hash(f) for f in out)
+    return features_of(canon, words(canon))
 
 
 @lru_cache(maxsize=262144)
@@ -193,10 +209,11 @@ class Featurizer:
         self._default = float(np.log((1 + n_docs) / 1) + 1)
 
     @classmethod
-    def fit(cls, canons: Sequence[str]) -> Featurizer:
+    def fit(cls, canons: Sequence[str], feats: Sequence[tuple[int, ...]] | None = None) -> Featurizer:
+        """IDF over ``canons`` (``feats``: their :func:`features`, when the caller has them)."""
         counts = np.zeros(DIM, dtype=np.int32)
-        for c in canons:
-            ids = np.unique(np.fromiter(features(c), dtype=np.int64))
+        for f in feats if feats is not None else map(features, canons):
+            ids = np.unique(np.fromiter(f, dtype=np.int64))
             counts[ids] += 1
         index = np.flatnonzero(counts)
         n = len(canons)
@@ -211,13 +228,14 @@ class Featurizer:
             out[found] = self.idf_value[pos[found]]
         return out
 
-    def transform(self, canons: Sequence[str]) -> sparse.csr_matrix:
+    def transform(self, canons: Sequence[str], feats: Sequence[tuple[int, ...]] | None = None) -> sparse.csr_matrix:
         """Rows ``[√(1−w)·tfidf, √w·charset]``, each part L2-normalised, so the dot product of two rows is
-        ``(1−w)·cosine(tfidf) + w·|A∩B|/√(|A|·|B|)`` over their character sets (w = ``CHARSET_WEIGHT``)."""
+        ``(1−w)·cosine(tfidf) + w·|A∩B|/√(|A|·|B|)`` over their character sets (w = ``CHARSET_WEIGHT``).
+        ``feats``: the canons' :func:`features`, when the caller has them."""
         indptr = [0]
         cols: list[int] = []
-        for c in canons:
-            cols.extend(features(c))
+        for f in feats if feats is not None else map(features, canons):
+            cols.extend(f)
             indptr.append(len(cols))
         col = np.asarray(cols, dtype=np.int64)
         data = np.ones(len(col), dtype=np.float32)

@@ -23,9 +23,10 @@ from sqlalchemy import JSON, Connection, LargeBinary, MetaData, String, Table, T
 from analytics.textmodel.pii import CARD, EMAIL, ID_CARD, LANDLINE, MOBILE, mask_pii
 
 REDACTED = "[已删除]"
-#: Tables not scanned: raw rows are deleted whole, counts and leases hold no text, the schema version none.
+#: Tables not scanned: raw rows are deleted whole, counts and leases hold no text, the schema version none;
+#: qa_scripts rows are one conversation's own question and reply, deleted with it (analytics.qa.maintain.remove).
 SKIPPED = frozenset({"conversations", "messages", "complaints", "orders", "returns", "reviews", "term_hours",
-                     "rollup_state", "qa_conversations", "qa_findings", "qa_sums", "alembic_version",
+                     "rollup_state", "qa_conversations", "qa_findings", "qa_sums", "qa_scripts", "alembic_version",
                      "job_leases", "roster_shifts"})
 _PAGE = 2000
 _MIN_TEXT = 4  # shorter texts (好的, 谢谢) are everyone's words, not a trace of one customer

@@ -4,8 +4,9 @@
 the batch touched are checked again from their stored rows and messages, and the same customers'
 neighbouring conversations get their ``repeat_contact`` re-decided (a later conversation arriving in a
 later import flags the earlier one). What a rewritten conversation contributed to ``qa_sums`` is
-subtracted and its new contribution added, so the sums stay exact without rescanning. :func:`rebuild`
-recomputes everything (``csbot rebuild qa``) through the same code.
+subtracted and its new contribution added, so the sums stay exact without rescanning. The same reading
+keeps each conversation's question and reply for /质检 话术 (``qa_scripts``, :func:`analytics.qa.scripts.store`).
+:func:`rebuild` recomputes everything (``csbot rebuild qa``) through the same code.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from analytics.qa import impolite as impolite_mod
 from analytics.qa import rules
+from analytics.qa import scripts as scripts_mod
 from analytics.qa.model import Conversation, Finding, Line, QAParams, score
 from analytics.store.models import Conversation as ConvRow
 from analytics.store.models import Message as MsgRow
-from analytics.store.qa import QAConversation, QAFinding, QASum
+from analytics.store.qa import QAConversation, QAFinding, QAScript, QASum
 
 log = logging.getLogger(__name__)
 
 CONV, MSG = ConvRow.__table__, MsgRow.__table__
-QA_CONV, QA_FIND, QA_SUM = QAConversation.__table__, QAFinding.__table__, QASum.__table__
+QA_CONV, QA_FIND, QA_SUM, QA_SCRIPT = QAConversation.__table__, QAFinding.__table__, QASum.__table__, QAScript.__table__
 _CHUNK = 500
 #: A predecessor whose next conversation changed lies at most this far before it (conversations are
 #: assumed to last under this long minus the repeat window).
@@ -270,7 +272,11 @@ def recheck(conn: Connection, conversation_ids: Collection[str], params: QAParam
     if not ids:
         return 0
     old = _stored_by_ids(conn, ids)
-    fresh = _check(_load_conversations(conn, ids), params)
+    loaded = _load_conversations(conn, ids)
+    fresh = _check(loaded, params)
+    pairs = {c.conversation_id: pair for c in loaded
+             if (pair := scripts_mod.first_pair((line.sender, line.text) for line in c.lines)) is not None}
+    scripts_mod.store(conn, ids, pairs)
     spans: dict[str, tuple[datetime, datetime]] = {}
     for c in (*old.values(), *fresh.values()):
         if c.customer_id:
@@ -307,7 +313,7 @@ def after_batch(conn: Connection, kind: str, rows: list[Mapping[str, Any]], touc
 def clear(engine: Engine) -> None:
     """Forget every stored 质检 result (after the raw rows were deleted: ``csbot demo --fresh``)."""
     with engine.begin() as conn:
-        for table in (QA_SUM, QA_FIND, QA_CONV):
+        for table in (QA_SUM, QA_FIND, QA_CONV, QA_SCRIPT):
             conn.execute(delete(table))
 
 
@@ -326,12 +332,13 @@ def rebuild(engine: Engine, params: QAParams | None = None, batch: int = 5000) -
 
 def remove(conn: Connection, conversation_ids: Collection[str]) -> int:
     """Inside the transaction that deletes these conversations from the raw tables (``analytics.privacy``:
-    forget, retention): drop their findings and take their contribution out of ``qa_sums``."""
+    forget, retention): drop their findings and 话术 rows and take their contribution out of ``qa_sums``."""
     ids = sorted(set(conversation_ids))
     old = _stored_by_ids(conn, ids)
     for chunk in _chunks(ids):
         conn.execute(delete(QA_FIND).where(QA_FIND.c.conversation_id.in_(chunk)))
         conn.execute(delete(QA_CONV).where(QA_CONV.c.conversation_id.in_(chunk)))
+        conn.execute(delete(QA_SCRIPT).where(QA_SCRIPT.c.conversation_id.in_(chunk)))
     delta: Counter[tuple[str, datetime, str, str, str]] = Counter()
     for c in old.values():
         _contribution(c, -1, delta)

@@ -1,12 +1,13 @@
 """质检 results kept at import (see analytics.qa): one row per checked conversation, one per finding,
-and per-hour/day sums per agent and rule so a year's /质检 reads sums, not findings."""
+per-hour/day sums per agent and rule so a year's /质检 reads sums, not findings, and per conversation its
+question and first agent reply as /质检 话术 compares them (``qa_scripts``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -53,3 +54,18 @@ class QASum(SQLModel, table=True):
     rule: str = Field(primary_key=True, max_length=32)  # '' = every checked conversation
     n: int
     score_sum: int = 0  # only on the '' rows: the sum of the conversations' scores
+
+
+class QAScript(SQLModel, table=True):
+    """A checked conversation's question (``analytics.faq.extract`` of its first customer line that asks
+    something), its words, and the first agent reply after it, normalised (``analytics.qa.scripts.normalise``); only
+    conversations that have both. Outcomes (rating, resolved) are read from ``conversations``."""
+
+    __tablename__ = "qa_scripts"
+
+    conversation_id: str = Field(primary_key=True, max_length=128)
+    question: str = Field(sa_column=Column(Text(), nullable=False))
+    # the jieba words of the question's canonical form, space-separated (analytics.faq.similarity.words):
+    # the clustering at query time then loads no tokenizer
+    words: str = Field(sa_column=Column(Text(), nullable=False))
+    reply: str = Field(sa_column=Column(Text(), nullable=False))

@@ -11,14 +11,28 @@ hour, day and month sums for the whole year, raw rows for the last ``--raw-days`
     python bench/qa/bench_qa.py --db postgresql+psycopg://postgres@127.0.0.1:5432/csbot_qa_bench
 
 Prints p50 / p95 over ``--runs`` calls per command (after one warm-up call).
+
+``--scripts`` times ``/质检 话术`` instead, on a database holding real messages — the scale bench's year
+(``bench/scale/gen_scale.py``; nothing is written, the clock is that data's end)::
+
+    python bench/qa/bench_qa.py --db sqlite:////tmp/scale5m.db --scripts --backfill --runs 20 --cold 10
+
+(``--backfill`` once: the generator loads rows past the import's 质检 step, so ``qa_scripts`` is filled
+first, by the code migration 0017 runs.)
+
+warm: p50 / p95 of ``--runs`` calls in this process after one warm-up call; cold: ``--cold`` fresh
+processes, each building the bot and timing its first call (so the libraries the answer needs — numpy,
+scipy, jieba's dictionary — load inside it, as in a server's first call).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -117,6 +131,57 @@ def fill(engine, conversations: int, agents: int, raw_days: int, seed: int) -> N
          f"{n_conv:,} raw conversations in the last {raw_days} days")
 
 
+SCALE_NOW = datetime(2026, 11, 25, 15, 30, tzinfo=TZ)  # gen_scale.py's data end
+SCRIPT_TEXTS = ("/质检 话术 今天", "/质检 话术 上周", "/质检 话术 近30天", "/质检 话术 今年")
+
+
+def _p95(times: list[float]) -> float:
+    times = sorted(times)
+    return times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+
+
+def _first_call(db: str, text: str) -> float:
+    """In a fresh process: build the bot, time its first answer to ``text`` (ms)."""
+    engine = open_database(db)
+    bot = Bot(Settings(), engine, clock=lambda: SCALE_NOW)
+    t0 = time.perf_counter()
+    reply = asyncio.run(bot.ask(text))
+    ms = (time.perf_counter() - t0) * 1000
+    assert reply is not None and reply.ok, reply
+    return ms
+
+
+def bench_scripts(db: str, runs: int, cold: int, backfill: bool) -> None:
+    engine = open_database(db)
+    if backfill:  # gen_scale.py loads rows directly, past the import's 质检 step: fill qa_scripts as 0017 does
+        from analytics.qa.scripts import backfill as fill_scripts
+
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            n = fill_scripts(conn)
+        sys.stdout.write(f"qa_scripts filled: {n:,} conversations with a question and a reply in "
+                         f"{time.perf_counter() - t0:.0f} s\n")
+    bot = Bot(Settings(), engine, clock=lambda: SCALE_NOW)
+    for text in SCRIPT_TEXTS:
+        firsts = []
+        for _ in range(cold):
+            out = subprocess.run([sys.executable, __file__, "--db", db, "--first-call", text], check=True,
+                                 capture_output=True, text=True).stdout
+            firsts.append(json.loads(out.strip().splitlines()[-1])["ms"])
+        reply = asyncio.run(bot.ask(text))
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            reply = asyncio.run(bot.ask(text))
+            times.append((time.perf_counter() - t0) * 1000)
+            assert reply is not None and reply.ok, reply
+        read = next((line for line in reply.text.splitlines() if line.startswith("读取")), "").split("；")[0]
+        cold_part = (f"\tcold p50 {statistics.median(firsts):.0f} ms p95 {_p95(firsts):.0f} ms" if firsts else "")
+        sys.stdout.write(f"{text}\twarm p50 {statistics.median(times):.1f} ms p95 {_p95(times):.1f} ms"
+                         f"{cold_part}\t{read}\n")
+        sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--db", required=True)
@@ -126,7 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-fill", action="store_true", help="reuse the tables of a previous run")
+    p.add_argument("--scripts", action="store_true", help="time /质检 话术 on a gen_scale database (no fill)")
+    p.add_argument("--cold", type=int, default=5, help="--scripts: fresh processes timed per command")
+    p.add_argument("--backfill", action="store_true",
+                   help="--scripts: first fill qa_scripts from the stored messages (a gen_scale database)")
+    p.add_argument("--first-call", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.first_call:
+        sys.stdout.write(json.dumps({"ms": _first_call(args.db, args.first_call)}) + "\n")
+        return 0
+    if args.scripts:
+        bench_scripts(args.db, args.runs, args.cold, args.backfill)
+        return 0
     engine = open_database(args.db)
     if not args.no_fill:
         fill(engine, args.conversations, args.agents, args.raw_days, args.seed)

@@ -90,3 +90,41 @@ def test_dockerfile_runs_as_non_root_with_the_cjk_font_and_checks_its_config():
     assert users and users[-1] not in ("root", "0")
     assert "fonts-wqy-microhei" in text
     assert text.index("USER ") < text.index("RUN csbot serve --check-config") < text.index('CMD ["csbot", "serve"]')
+
+
+def test_a_database_whose_server_default_is_not_utf8_still_reads_and_writes_chinese(pg_server):
+    """A cluster initialised without a locale (initdb's default: SQL_ASCII) used to crash `csbot serve` at
+    its first connection: psycopg then returns text as bytes and SQLAlchemy's version probe fails with
+    "cannot use a string pattern on a bytes-like object" (found running docker-compose against such a
+    server). The engine asks for UTF-8 on every connection, so the server's default does not matter."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from analytics.store.db import open_database
+
+    from .conftest import PG_ADMIN_URL, _pg_admin
+
+    name = f"csbot_test_ascii_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as conn:
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+                     "TEMPLATE template0")
+    engine = None
+    try:
+        engine = open_database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)  # migrations run here
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TEMP TABLE t (s text)"))
+            conn.execute(text("INSERT INTO t VALUES (:s)"), {"s": "满意度 本周"})
+            assert conn.execute(text("SELECT s FROM t")).scalar_one() == "满意度 本周"
+        from bot.jobs.leader import PostgresLeader  # its own engine, its own first connect
+
+        leader = PostgresLeader(engine, "ascii-test")
+        try:
+            assert leader.check()
+        finally:
+            leader.release()
+    finally:
+        if engine is not None:
+            engine.dispose()
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -59,8 +59,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # ms) paid 150 ms of compilation each (EXPLAIN ANALYZE: "JIT … Total 155.956 ms" of a 408 ms trend
     # read). parallel_setup_cost 10x the default: a year's /投诉 per-mille read (1,500 rollup rows) was
     # handed to two parallel workers whose start-up took 12 of its 13 ms; big raw scans still go parallel.
+    # client_encoding=utf8: on a database whose encoding is SQL_ASCII (initdb without a locale) the server's
+    # default client encoding is SQL_ASCII too, psycopg then returns text as bytes and the first connect
+    # failed ("cannot use a string pattern on a bytes-like object"); any other server encoding converts.
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                         connect_args={"options": "-c jit=off -c parallel_setup_cost=10000"})
+                         connect_args={"options": "-c jit=off -c parallel_setup_cost=10000",
+                                       "client_encoding": "utf8"})
 
 
 def alembic_config(engine: Engine) -> Config:

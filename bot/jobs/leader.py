@@ -81,7 +81,7 @@ class PostgresLeader:
         self._engine = create_engine(engine.url, poolclass=NullPool, connect_args={
             "connect_timeout": connect_timeout, "application_name": f"csbot leader {replica}"[:63],
             "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-            "tcp_user_timeout": 10_000})
+            "tcp_user_timeout": 10_000, "client_encoding": "utf8"})  # as analytics.store.db.make_engine
         self._conn: Connection | None = None
         self._leading = False
 
